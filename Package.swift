@@ -1,0 +1,72 @@
+// swift-tools-version: 6.0
+// rlinf-swift: RL fine-tuning of vision-language-action policies on one workstation.
+//
+// libtorch: Debian's libtorch-dev (1.13.1) is used by default. Set RLINF_LIBTORCH to a folder with
+// include/ and lib/ (the `torch` folder of a PyTorch wheel, or an unpacked libtorch/CUDA build) to
+// build against that one instead; its lib/ is added to the rpath.
+import Foundation
+import PackageDescription
+
+let environment = ProcessInfo.processInfo.environment
+
+/// Compiler and linker settings that point the C++ shim at one libtorch installation.
+struct LibTorch {
+  var includeDirs: [String]
+  var libDir: String?
+  var hasCUDA: Bool
+
+  static func locate() -> LibTorch {
+    if let root = environment["RLINF_LIBTORCH"], !root.isEmpty {
+      let lib = root + "/lib"
+      let cuda = FileManager.default.fileExists(atPath: lib + "/libtorch_cuda.so")
+      return LibTorch(
+        includeDirs: [root + "/include", root + "/include/torch/csrc/api/include"],
+        libDir: lib, hasCUDA: cuda)
+    }
+    // Debian libtorch-dev: headers under /usr/include, libraries on the default search path.
+    return LibTorch(includeDirs: ["/usr/include/torch/csrc/api/include"], libDir: nil, hasCUDA: false)
+  }
+
+  var cxxFlags: [String] { includeDirs.flatMap { ["-isystem", $0] } }
+
+  var linkerFlags: [String] {
+    var flags: [String] = []
+    if let libDir { flags += ["-L\(libDir)", "-Xlinker", "-rpath", "-Xlinker", libDir] }
+    // CUDA kernels register themselves from libtorch_cuda's static initialisers: keep the
+    // library even though no symbol of it is referenced directly.
+    if hasCUDA { flags += ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-Xlinker", "--as-needed"] }
+    return flags
+  }
+}
+
+let libtorch = LibTorch.locate()
+
+let package = Package(
+  name: "rlinf-swift",
+  platforms: [.macOS(.v14)],
+  products: [
+    .library(name: "Torch", targets: ["Torch"]),
+    .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
+    .executable(name: "bench-tensor-swift", targets: ["TensorBench"]),
+  ],
+  targets: [
+    // Native layer: the C API over libtorch. libtorch headers stay inside its .cpp files.
+    .target(
+      name: "CTorch",
+      path: "Sources/Kernels/CTorch",
+      cxxSettings: [.unsafeFlags(libtorch.cxxFlags)],
+      linkerSettings: [
+        .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
+        .unsafeFlags(libtorch.linkerFlags),
+      ]),
+    // Tensors, autograd, nn blocks, optimizers, safetensors.
+    .target(name: "Torch", dependencies: ["CTorch"]),
+    // `make run` for now: trains a small network and prints its loss falling.
+    .executableTarget(name: "SmokeDemo", dependencies: ["Torch"]),
+    // The Swift half of tools/bench-tensor.
+    .executableTarget(name: "TensorBench", dependencies: ["Torch"], path: "Sources/Benchmarks/TensorBench"),
+    .testTarget(name: "TorchTests", dependencies: ["Torch"]),
+  ],
+  swiftLanguageModes: [.v6],
+  cxxLanguageStandard: .cxx17
+)
