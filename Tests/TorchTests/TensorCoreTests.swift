@@ -140,7 +140,9 @@ import Torch
     TorchRuntime.threads = 1
     #expect(TorchRuntime.threads == 1)
     TorchRuntime.threads = previous
-    #expect(TorchRuntime.setBLASThreads(1), "OpenBLAS (libopenblas0-pthread) is the BLAS in use")
+    if TorchRuntime.version.hasPrefix("1.13") {
+      #expect(TorchRuntime.setBLASThreads(1), "Debian's libtorch calls OpenBLAS (libopenblas0-pthread)")
+    }
     TorchRuntime.setDeterministic(true)
     let x = try Tensor.randn([8, 8])
     #expect(try x.matmul(x).floats() == x.matmul(x).floats())
