@@ -46,6 +46,8 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .library(name: "Torch", targets: ["Torch"]),
+    .library(name: "Sim", targets: ["Sim"]),
+    .executable(name: "rlinf-sim", targets: ["SimTool"]),
     .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
     .executable(name: "bench-tensor-swift", targets: ["TensorBench"]),
   ],
@@ -59,13 +61,29 @@ let package = Package(
         .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
         .unsafeFlags(libtorch.linkerFlags),
       ]),
+    // MuJoCo's C API (Debian libmujoco-dev) and the helpers Swift cannot write itself.
+    .target(
+      name: "CMuJoCo", path: "Sources/Kernels/CMuJoCo",
+      linkerSettings: [.linkedLibrary("mujoco")]),
+    // The ray caster shared by the CPU renderer and the Vulkan kernel; optimised even in debug
+    // builds (tests render thousands of images), without FMA contraction so that CPU and GPU
+    // arithmetic stay the same.
+    .target(
+      name: "CRender", path: "Sources/Kernels/CRender",
+      cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
     // Tensors, autograd, nn blocks, optimizers, safetensors.
     .target(name: "Torch", dependencies: ["CTorch"]),
+    // The embedded batched tabletop simulator: MuJoCo physics, ray-cast observations, tasks,
+    // scripted experts. Knows nothing of tensors.
+    .target(name: "Sim", dependencies: ["CMuJoCo", "CRender"]),
+    // rlinf-sim: task list, observation grids, expert GIFs, demonstration datasets.
+    .executableTarget(name: "SimTool", dependencies: ["Sim"]),
     // `make run` for now: trains a small network and prints its loss falling.
     .executableTarget(name: "SmokeDemo", dependencies: ["Torch"]),
     // The Swift half of tools/bench-tensor.
     .executableTarget(name: "TensorBench", dependencies: ["Torch"], path: "Sources/Benchmarks/TensorBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch"], exclude: ["Reference"]),
+    .testTarget(name: "SimTests", dependencies: ["Sim"]),
   ],
   swiftLanguageModes: [.v6],
   cxxLanguageStandard: .cxx17

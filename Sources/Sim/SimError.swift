@@ -1,0 +1,17 @@
+/// Errors of the simulator, each naming what was wrong.
+public enum SimError: Error, CustomStringConvertible, Sendable {
+  case unknownTask(String, suggestions: [String])
+  case invalidConfig(String)
+  case badActions(String)
+  case physics(String)
+
+  public var description: String {
+    switch self {
+    case .unknownTask(let name, let suggestions):
+      "unknown task '\(name)'" + (suggestions.isEmpty ? " (see `rlinf-sim tasks`)" : "; similar: \(suggestions.joined(separator: ", "))")
+    case .invalidConfig(let why): "invalid simulator config: \(why)"
+    case .badActions(let why): "bad actions: \(why)"
+    case .physics(let why): "physics: \(why)"
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/// Configuration of a batch of embedded tabletop environments. Every field has a default that
+/// runs; `validate()` names the first bad field.
+public struct TabletopConfig: Sendable {
+  /// Task names; environment i runs tasks[i % tasks.count]. Empty: the split's default tasks.
+  public var tasks: [String] = []
+  /// Environments stepped together.
+  public var numEnvs = 16
+  public var split: Split = .inDistribution
+  /// Side of the square RGB observations, 64 to 224 pixels.
+  public var imageSize = 64
+  /// Also render the wrist camera.
+  public var wristCamera = false
+  /// Worker threads for physics and rendering (each owns a contiguous range of environments).
+  public var threads = 1
+  /// Base seed: reset-state ids and automatic resets derive episode seeds from it.
+  public var seed: UInt64 = 0
+  /// Partial reset: an environment that is done starts a new episode inside the step; its true
+  /// final observation is kept in the `final*` buffers for bootstrapping.
+  public var autoReset = true
+  /// Evaluation mode: success does not end an episode; only max_episode_steps does.
+  public var ignoreTerminations = false
+  /// Dense reward (grasp, consecutive grasp, progress, success; differenced) instead of sparse
+  /// success.
+  public var shapedReward = false
+  /// Overrides every task's own max_episode_steps.
+  public var maxEpisodeSteps: Int? = nil
+
+  public init() {}
+
+  func validate() throws {
+    guard numEnvs >= 1 else { throw SimError.invalidConfig("numEnvs must be at least 1 (got \(numEnvs))") }
+    guard (64...224).contains(imageSize) else { throw SimError.invalidConfig("imageSize must be 64...224 (got \(imageSize))") }
+    guard threads >= 1 else { throw SimError.invalidConfig("threads must be at least 1 (got \(threads))") }
+    if let steps = maxEpisodeSteps, steps < 1 { throw SimError.invalidConfig("maxEpisodeSteps must be positive (got \(steps))") }
+  }
+}
+
+/// The end of one episode, for env/* metrics.
+public struct EpisodeSummary: Sendable, Equatable {
+  public let env: Int
+  public let task: String
+  public let successOnce: Bool
+  public let successAtEnd: Bool
+  public let episodeReturn: Double
+  public let length: Int
+}
