@@ -71,18 +71,21 @@ let package = Package(
     .target(
       name: "CRender", path: "Sources/Kernels/CRender",
       cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
-    // Tensors, autograd, nn blocks, optimizers, safetensors.
-    .target(name: "Torch", dependencies: ["CTorch"]),
+    // The safetensors file format over raw bytes (no tensor library): shared by Torch's
+    // checkpoints and Sim's demonstration datasets.
+    .target(name: "SafeTensors"),
+    // Tensors, autograd, nn blocks, optimizers, safetensors tensors.
+    .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
     // The embedded batched tabletop simulator: MuJoCo physics, ray-cast observations, tasks,
     // scripted experts. Knows nothing of tensors.
-    .target(name: "Sim", dependencies: ["CMuJoCo", "CRender"]),
+    .target(name: "Sim", dependencies: ["CMuJoCo", "CRender", "SafeTensors"]),
     // rlinf-sim: task list, observation grids, expert GIFs, demonstration datasets.
     .executableTarget(name: "SimTool", dependencies: ["Sim"]),
     // `make run` for now: trains a small network and prints its loss falling.
     .executableTarget(name: "SmokeDemo", dependencies: ["Torch"]),
     // The Swift half of tools/bench-tensor.
     .executableTarget(name: "TensorBench", dependencies: ["Torch"], path: "Sources/Benchmarks/TensorBench"),
-    .testTarget(name: "TorchTests", dependencies: ["Torch"], exclude: ["Reference"]),
+    .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors"], exclude: ["Reference"]),
     .testTarget(name: "SimTests", dependencies: ["Sim"]),
   ],
   swiftLanguageModes: [.v6],

@@ -1,29 +1,16 @@
-import Foundation
+import SafeTensors
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Writes safetensors files atomically: to a temporary file beside the target, fsynced, renamed
-/// over the target, then the directory fsynced. A crash leaves either the old file or the new one.
+/// Writes tensors as a safetensors file, atomically (see SafeTensorsArchiveWriter).
 public enum SafeTensorsWriter {
-  /// Writes `tensors` (any device/layout; written as contiguous CPU bytes) in the given order.
+  /// Writes `tensors` (any device or layout; stored as contiguous CPU bytes) in the given order.
   public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to path: String) throws {
-    var names = Set<String>()
-    for (name, _) in tensors where !names.insert(name).inserted || name == "__metadata__" {
-      throw TorchError("safetensors: duplicate or reserved tensor name \(name)")
-    }
     let prepared = try tensors.map { (name: $0.name, tensor: try $0.tensor.detached().to(device: .cpu).contiguous()) }
-    var offset = 0
-    let entries = prepared.map { item -> SafeTensorsHeader.Entry in
-      let bytes = item.tensor.elementCount * item.tensor.dtype.byteSize
-      defer { offset += bytes }
-      return .init(name: item.name, dtype: item.tensor.dtype, shape: item.tensor.shape, range: offset..<(offset + bytes))
-    }
-    let header = try SafeTensorsHeader.encode(entries: entries, metadata: metadata)
-    try AtomicFile.write(to: path) { fd in
-      try header.withUnsafeBytes { try writeAll(fd, $0, path) }
-      for item in prepared { try item.tensor.withUnsafeBytes { try writeAll(fd, $0, path) } }
+    do {
+      try withBytes(prepared[...]) { entries in
+        try SafeTensorsArchiveWriter.write(entries, metadata: metadata, to: path)
+      }
+    } catch let error as SafeTensorsError {
+      throw TorchError(error.message)
     }
   }
 
@@ -32,45 +19,16 @@ public enum SafeTensorsWriter {
     try write(tensors.sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) }, metadata: metadata, to: path)
   }
 
-  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ path: String) throws {
-    var done = 0
-    while done < bytes.count {
-      let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw TorchError("writing \(path): \(String(cString: strerror(errno)))")
-      }
-      done += n
-    }
-  }
-}
-
-/// Write-to-temporary, fsync, rename, fsync-directory.
-enum AtomicFile {
-  static func write(to path: String, _ body: (Int32) throws -> Void) throws {
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent().path
-    let temporary = directory + "/.\(url.lastPathComponent).tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw TorchError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-    do {
-      try body(fd)
-      guard fsync(fd) == 0 else { throw TorchError("fsync \(temporary): \(String(cString: strerror(errno)))") }
-      close(fd)
-    } catch {
-      close(fd)
-      unlink(temporary)
-      throw error
-    }
-    guard rename(temporary, path) == 0 else {
-      let reason = String(cString: strerror(errno))
-      unlink(temporary)
-      throw TorchError("cannot rename \(temporary) to \(path): \(reason)")
-    }
-    let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dirfd >= 0 {
-      fsync(dirfd)
-      close(dirfd)
+  /// Collects the byte views of every tensor (each valid only inside its withUnsafeBytes).
+  private static func withBytes(
+    _ rest: ArraySlice<(name: String, tensor: Tensor)>, _ done: [SafeTensorsArchiveWriter.Entry] = [],
+    _ body: ([SafeTensorsArchiveWriter.Entry]) throws -> Void
+  ) throws {
+    guard let first = rest.first else { return try body(done) }
+    try first.tensor.withUnsafeBytes { bytes in
+      let entry = SafeTensorsArchiveWriter.Entry(
+        name: first.name, dtype: first.tensor.dtype.safeTensorsDType, shape: first.tensor.shape, bytes: bytes)
+      try withBytes(rest.dropFirst(), done + [entry], body)
     }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 
 /// A Hugging Face style checkpoint folder: either one `model.safetensors`, or shards listed by
 /// `model.safetensors.index.json` (`{"metadata": {...}, "weight_map": {"name": "file"}}`).
@@ -87,8 +88,12 @@ public final class ShardedCheckpoint: @unchecked Sendable {
     }
     let index: [String: Any] = ["metadata": ["total_size": totalSize], "weight_map": weightMap]
     let json = try JSONSerialization.data(withJSONObject: index, options: [.prettyPrinted, .sortedKeys])
-    try AtomicFile.write(to: directory + "/" + indexFileName) { fd in
-      try json.withUnsafeBytes { try SafeTensorsWriter.writeAll(fd, $0, indexFileName) }
+    do {
+      try AtomicFile.write(to: directory + "/" + indexFileName) { fd in
+        try json.withUnsafeBytes { try AtomicFile.writeAll(fd, $0, indexFileName) }
+      }
+    } catch let error as SafeTensorsError {
+      throw TorchError(error.message)
     }
   }
 }

@@ -5,8 +5,15 @@ import Foundation
 /// then the tensor bytes; offsets are relative to the end of the header.
 public struct SafeTensorsHeader: Sendable {
   public struct Entry: Sendable, Equatable {
+    public init(name: String, dtype: SafeTensorsDType, shape: [Int], range: Range<Int>) {
+      self.name = name
+      self.dtype = dtype
+      self.shape = shape
+      self.range = range
+    }
+
     public let name: String
-    public let dtype: DType
+    public let dtype: SafeTensorsDType
     public let shape: [Int]
     /// Byte range within the data section.
     public let range: Range<Int>
@@ -22,20 +29,17 @@ public struct SafeTensorsHeader: Sendable {
   /// make us allocate gigabytes.
   static let maxHeaderBytes = 100_000_000
 
-  static let dtypeNames: [String: DType] = [
-    "F32": .float32, "F64": .float64, "BF16": .bfloat16, "F16": .float16, "I64": .int64,
-    "I32": .int32, "I16": .int16, "I8": .int8, "U8": .uint8, "BOOL": .bool,
-  ]
-
-  static func name(of dtype: DType) -> String {
-    dtypeNames.first { $0.value == dtype }!.key
+  public init(entries: [Entry], metadata: [String: String], dataStart: Int) {
+    self.entries = entries
+    self.metadata = metadata
+    self.dataStart = dataStart
   }
 
-  /// Parses and validates the header of a file of `fileSize` bytes whose first bytes are `prefix`
+  /// Parses and validates the header of a file of `fileSize` bytes whose first bytes are `bytes`
   /// (at least the 8-byte length, and the whole header when it fits). Every offset is checked
   /// against the file, so no later read can go out of bounds.
   public static func parse(_ bytes: UnsafeRawBufferPointer, fileSize: Int, source: String) throws -> SafeTensorsHeader {
-    func fail(_ why: String) -> TorchError { TorchError("\(source): not a valid safetensors file: \(why)") }
+    func fail(_ why: String) -> SafeTensorsError { SafeTensorsError("\(source): not a valid safetensors file: \(why)") }
     guard fileSize >= 8, bytes.count >= 8 else { throw fail("\(fileSize) bytes is shorter than the 8-byte header length") }
     let length = bytes.loadUnaligned(as: UInt64.self).littleEndian
     guard length <= UInt64(maxHeaderBytes) else { throw fail("header length \(length) exceeds \(maxHeaderBytes) bytes") }
@@ -62,9 +66,9 @@ public struct SafeTensorsHeader: Sendable {
   }
 
   private static func validate(
-    _ name: String, _ raw: RawEntry, dataSize: Int, fail: (String) -> TorchError
+    _ name: String, _ raw: RawEntry, dataSize: Int, fail: (String) -> SafeTensorsError
   ) throws -> Entry {
-    guard let dtype = dtypeNames[raw.dtype] else { throw fail("tensor \(name) has unsupported dtype \(raw.dtype)") }
+    guard let dtype = SafeTensorsDType(rawValue: raw.dtype) else { throw fail("tensor \(name) has unsupported dtype \(raw.dtype)") }
     var count = 1
     for size in raw.shape {
       guard size >= 0 else { throw fail("tensor \(name) has a negative size in shape \(raw.shape)") }
@@ -127,11 +131,11 @@ public struct SafeTensorsHeader: Sendable {
 
   /// Serialises a header for `entries` (ranges already laid out) padded with spaces to a
   /// multiple of 8 bytes, so the data section starts aligned.
-  static func encode(entries: [Entry], metadata: [String: String]) throws -> Data {
+  public static func encode(entries: [Entry], metadata: [String: String]) throws -> Data {
     var dict: [String: Any] = [:]
     if !metadata.isEmpty { dict["__metadata__"] = metadata }
     for e in entries {
-      dict[e.name] = ["dtype": name(of: e.dtype), "shape": e.shape, "data_offsets": [e.range.lowerBound, e.range.upperBound]] as [String: Any]
+      dict[e.name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [e.range.lowerBound, e.range.upperBound]] as [String: Any]
     }
     var json = try JSONSerialization.data(withJSONObject: dict, options: [.sortedKeys])
     while (8 + json.count) % 8 != 0 { json.append(UInt8(ascii: " ")) }
