@@ -51,6 +51,9 @@ let package = Package(
     .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
     .executable(name: "bench-tensor-swift", targets: ["TensorBench"]),
   ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
   targets: [
     // Native layer: the C API over libtorch. libtorch headers stay inside its .cpp files.
     .target(
@@ -80,7 +83,9 @@ let package = Package(
     // scripted experts. Knows nothing of tensors.
     .target(name: "Sim", dependencies: ["CMuJoCo", "CRender", "SafeTensors"]),
     // rlinf-sim: task list, observation grids, expert GIFs, demonstration datasets.
-    .executableTarget(name: "SimTool", dependencies: ["Sim"]),
+    .executableTarget(
+      name: "SimTool",
+      dependencies: ["Sim", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // `make run` for now: trains a small network and prints its loss falling.
     .executableTarget(name: "SmokeDemo", dependencies: ["Torch"]),
     // The Swift half of tools/bench-tensor.

@@ -46,8 +46,8 @@ extension EnvInstance {
 
   /// The third-person camera: in front of the table (at -y), looking at its centre.
   func thirdPersonView(aspect: Float) -> RcView {
-    let eye = SIMD3<Float>(0, -0.52, 0.42) + variation.cameraJitter
-    return view(eye: eye, lookAt: SIMD3(0, 0.03, 0), up: SIMD3(0, 0, 1), fovDegrees: 50, aspect: aspect)
+    let eye = SIMD3<Float>(0, -0.36, 0.32) + variation.cameraJitter
+    return view(eye: eye, lookAt: SIMD3(0, 0.01, 0.02), up: SIMD3(0, 0, 1), fovDegrees: 50, aspect: aspect)
   }
 
   /// The wrist camera: just under the palm, looking down along the jaw, turning with the hand.

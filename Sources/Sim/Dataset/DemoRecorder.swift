@@ -1,0 +1,76 @@
+/// Records scripted-expert demonstrations: batches of single episodes (one per environment, reset
+/// by state id), keeping the successful ones.
+public enum DemoRecorder {
+  /// Runs `episodesPerTask` expert episodes of every task and returns the successful ones.
+  /// `progress` receives one line per batch.
+  public static func record(
+    tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, imageSize: Int = 64,
+    wristCamera: Bool = false, seed: UInt64 = 0, threads: Int = 1, batchSize: Int = 32,
+    progress: (String) -> Void = { _ in }
+  ) throws -> DemoDataset {
+    let specs = try tasks.map(TaskCatalog.named)
+    let jobs = specs.indices.flatMap { task in (0..<episodesPerTask).map { (task: task, episode: $0) } }
+    var dataset = DemoDataset(imageSize: imageSize)
+    dataset.tasks = specs.map { ($0.name, $0.instruction) }
+    dataset.split = split
+    dataset.seed = seed
+    if wristCamera { dataset.wristRGB = [] }
+    let pixels = imageSize * imageSize * 3
+
+    for batchStart in stride(from: 0, to: jobs.count, by: batchSize) {
+      let batch = Array(jobs[batchStart..<min(batchStart + batchSize, jobs.count)])
+      var config = TabletopConfig()
+      config.tasks = batch.map { specs[$0.task].name }
+      config.numEnvs = batch.count
+      config.split = split
+      config.imageSize = imageSize
+      config.wristCamera = wristCamera
+      config.threads = threads
+      config.seed = seed
+      config.autoReset = false
+      let env = try TabletopEnv(config: config)
+      try env.reset(stateIDs: batch.map { $0.task * 1_000_003 + $0.episode })
+      let expert = ScriptedExpert(env: env)
+
+      // Per environment: its recorded steps until done.
+      var frames = [[UInt8]](repeating: [], count: batch.count)
+      var wrist = [[UInt8]](repeating: [], count: batch.count)
+      var states = [[Float]](repeating: [], count: batch.count)
+      var actions = [[Float]](repeating: [], count: batch.count)
+      var done = [Bool](repeating: false, count: batch.count)
+      var succeeded = [Bool](repeating: false, count: batch.count)
+      while done.contains(false) {
+        var step = expert.actions()
+        for i in batch.indices {
+          if done[i] {
+            for d in 0..<TabletopEnv.actionSize { step[i * 7 + d] = 0 }
+            continue
+          }
+          frames[i] += env.rgb[(i * pixels)..<((i + 1) * pixels)]
+          if let w = env.wristRGB { wrist[i] += w[(i * pixels)..<((i + 1) * pixels)] }
+          states[i] += env.state[(i * TabletopEnv.stateSize)..<((i + 1) * TabletopEnv.stateSize)]
+          actions[i] += step[(i * 7)..<((i + 1) * 7)]
+        }
+        try env.step(step)
+        for i in batch.indices where !done[i] && (env.terminated[i] || env.truncated[i]) {
+          done[i] = true
+          succeeded[i] = env.successOnce(i)
+        }
+      }
+      for i in batch.indices where succeeded[i] {
+        let steps = actions[i].count / TabletopEnv.actionSize
+        dataset.rgb += frames[i]
+        dataset.wristRGB? += wrist[i]
+        dataset.state += states[i]
+        dataset.action += actions[i]
+        dataset.episodeIndex += Array(repeating: Int32(dataset.episodes), count: steps)
+        dataset.stepIndex += (0..<steps).map(Int32.init)
+        dataset.taskIndex += Array(repeating: Int32(batch[i].task), count: steps)
+        dataset.episodes += 1
+      }
+      dataset.attempted += batch.count
+      progress("episodes \(dataset.attempted)/\(jobs.count): \(dataset.episodes) successful, \(dataset.steps) steps")
+    }
+    return dataset
+  }
+}
