@@ -90,8 +90,10 @@ let package = Package(
     .executableTarget(name: "SmokeDemo", dependencies: ["Torch"]),
     // The Swift half of tools/bench-tensor.
     .executableTarget(name: "TensorBench", dependencies: ["Torch"], path: "Sources/Benchmarks/TensorBench"),
-    .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors"], exclude: ["Reference"]),
-    .testTarget(name: "SimTests", dependencies: ["Sim"]),
+    // Helpers shared by the test targets (locating the reference Python, temporary folders).
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
+    .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],
   swiftLanguageModes: [.v6],
   cxxLanguageStandard: .cxx17

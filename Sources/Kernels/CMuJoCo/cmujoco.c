@@ -31,6 +31,11 @@ static void install_handlers(void) {
 
 const char *cmj_last_error(void) { return last_error; }
 
+int cmj_unstable(const mjData *d) {
+  return d->warning[mjWARN_BADQPOS].number + d->warning[mjWARN_BADQVEL].number +
+             d->warning[mjWARN_BADQACC].number > 0;
+}
+
 mjModel *cmj_load_xml_string(const char *xml, char *error, int error_size) {
   pthread_once(&handlers_once, install_handlers);
   mjVFS *vfs = malloc(sizeof(mjVFS));  // about 2 MB: not for the stack

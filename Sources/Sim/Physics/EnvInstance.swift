@@ -229,7 +229,7 @@ final class EnvInstance: @unchecked Sendable {
     let d = data.pointee
     for i in 0..<Int(m.pointee.nq) where !d.qpos[i].isFinite { return false }
     for i in 0..<Int(m.pointee.nv) where !d.qvel[i].isFinite { return false }
-    return d.warning.7.number == 0  // mjWARN_BADQACC: MuJoCo reset its own state after a blow-up
+    return cmj_unstable(data) == 0
   }
 
   // MARK: state queries

@@ -1,47 +1,6 @@
 import Foundation
+import TestSupport
 import Torch
-
-/// The repository root, found from this file's location.
-let repositoryRoot: String = {
-  var url = URL(fileURLWithPath: #filePath)
-  for _ in 0..<4 { url.deleteLastPathComponent() }  // Support, TorchTests, Tests
-  return url.path
-}()
-
-/// The Python that has torch and safetensors: $RLINF_PYTHON, else the venv tools/setup creates.
-func referencePython() throws -> String {
-  if let python = ProcessInfo.processInfo.environment["RLINF_PYTHON"], !python.isEmpty { return python }
-  let venv = repositoryRoot + "/.venv/bin/python"
-  guard FileManager.default.isExecutableFile(atPath: venv) else {
-    throw TorchError("no reference Python: run tools/setup (creates .venv with torch and safetensors) or set RLINF_PYTHON")
-  }
-  return venv
-}
-
-/// Runs `python script args...`; throws with its output when it fails.
-@discardableResult
-func runPython(_ script: String, _ arguments: [String]) throws -> String {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: try referencePython())
-  process.arguments = [script] + arguments
-  let pipe = Pipe()
-  process.standardOutput = pipe
-  process.standardError = pipe
-  try process.run()
-  let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-  process.waitUntilExit()
-  guard process.terminationStatus == 0 else {
-    throw TorchError("python \(script) failed (\(process.terminationStatus)):\n\(output)")
-  }
-  return output
-}
-
-/// A fresh temporary directory, removed by the caller.
-func temporaryDirectory(_ label: String) throws -> String {
-  let path = NSTemporaryDirectory() + "rlinf-\(label)-\(UUID().uuidString)"
-  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  return path
-}
 
 /// One computation done in Swift and, independently, by PyTorch.
 struct ReferenceCase {

@@ -17,6 +17,10 @@ mjModel *cmj_load_xml_string(const char *xml, char *error, int error_size);
 // cmj_last_error()); the data is then unusable until reset.
 int cmj_step(const mjModel *m, mjData *d, int substeps);
 
+// Whether MuJoCo found the state unstable since the last reset (bad qpos, qvel or qacc: it then
+// resets the data itself and counts a warning).
+int cmj_unstable(const mjData *d);
+
 // The message of the last fatal MuJoCo error on this thread.
 const char *cmj_last_error(void);
 

@@ -1,0 +1,48 @@
+import Testing
+
+@testable import Sim
+
+@Suite struct SplitTests {
+  static let tasks = ["place-red-cube-blue-plate", "stack-red-cube-blue-cube", "pick-green-cube", "bowl-red-cube-yellow-bowl"]
+
+  @Test func inDistributionUsesSeenColoursAndTwoDistractors() throws {
+    let env = try makeEnv(Self.tasks, numEnvs: 16)
+    let seen = Set(Palette.seen.map(\.rgb))
+    for instance in env.instances {
+      #expect(instance.variation.activeDistractors == 2)
+      #expect(instance.variation.slotColors.allSatisfy { seen.contains($0) })
+      #expect(instance.variation.tableColor == Palette.table)
+    }
+  }
+
+  @Test func visionVariesColoursTablesLightAndDistractors() throws {
+    let env = try makeEnv(Self.tasks, numEnvs: 16, split: .vision)
+    let unseen = Set(Palette.unseen.map(\.rgb))
+    #expect(env.instances.allSatisfy { $0.variation.activeDistractors == 4 })
+    #expect(env.instances.contains { $0.variation.slotColors.contains(where: unseen.contains) })
+    #expect(env.instances.allSatisfy { Palette.tablesUnseen.contains($0.variation.tableColor) })
+    #expect(Set(env.instances.map { $0.variation.lightDirection.x }).count > 8)
+    // Task objects keep their named colours.
+    for instance in env.instances { #expect(instance.variation.slotColors[0] == instance.task.targetColor.rgb) }
+  }
+
+  @Test func semanticTasksAreUnseenCombinations() throws {
+    let train = Set(TaskCatalog.trainTasks.map { "\($0.family)-\($0.targetColor.name)-\($0.targetShape)-\($0.referenceColor?.name ?? "")" })
+    for task in TaskCatalog.semanticTasks {
+      #expect(!train.contains("\(task.family)-\(task.targetColor.name)-\(task.targetShape)-\(task.referenceColor?.name ?? "")"), "\(task.name)")
+    }
+    let env = try makeEnv([], numEnvs: 8, split: .semantic)
+    #expect(env.tasks.map(\.name) == TaskCatalog.semanticTasks.map(\.name))
+  }
+
+  @Test func executionWidensPosesAndMovesTheTarget() throws {
+    let env = try makeEnv(["push-red-cube-green-marker"], numEnvs: 24, split: .execution, autoReset: false)
+    let xs = env.instances.map { Swift.abs($0.slotPosition(0).x) }
+    #expect(xs.contains { $0 > 0.12 }, "some starts outside the training region")
+    let before = env.instances.map { $0.slotPosition(0) }
+    let moveSteps = env.instances.map { $0.variation.moveTargetAtStep! }
+    for _ in 0...moveSteps.max()! { try env.step([Float](repeating: 0, count: 24 * 7)) }  // the hand hovers
+    let moved = zip(before, env.instances).filter { simdLength($0.0 - $0.1.slotPosition(0)) > 0.02 }.count
+    #expect(moved >= 20, "target moved mid-episode in \(moved) of 24")
+  }
+}

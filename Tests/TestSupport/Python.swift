@@ -1,0 +1,51 @@
+import Foundation
+
+/// The repository root, found from this file's location.
+public let repositoryRoot: String = {
+  var url = URL(fileURLWithPath: #filePath)
+  for _ in 0..<3 { url.deleteLastPathComponent() }  // Python.swift, TestSupport, Tests
+  return url.path
+}()
+
+public struct TestSupportError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// The Python that has torch, safetensors and Pillow: $RLINF_PYTHON, else the venv tools/setup
+/// creates.
+public func referencePython() throws -> String {
+  if let python = ProcessInfo.processInfo.environment["RLINF_PYTHON"], !python.isEmpty { return python }
+  let venv = repositoryRoot + "/.venv/bin/python"
+  guard FileManager.default.isExecutableFile(atPath: venv) else {
+    throw TestSupportError("no reference Python: run tools/setup (creates .venv with torch, safetensors, Pillow) or set RLINF_PYTHON")
+  }
+  return venv
+}
+
+/// Runs `python script args...` and returns its standard output; throws with its output when
+/// it fails.
+@discardableResult
+public func runPython(_ script: String, _ arguments: [String]) throws -> String {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: try referencePython())
+  process.arguments = [script] + arguments
+  let out = Pipe(), err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  try process.run()
+  let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  process.waitUntilExit()
+  guard process.terminationStatus == 0 else {
+    throw TestSupportError("python \(script) failed (\(process.terminationStatus)):\n\(output)\(errors)")
+  }
+  return output
+}
+
+/// A fresh temporary directory; the caller removes it.
+public func temporaryDirectory(_ label: String) throws -> String {
+  let path = NSTemporaryDirectory() + "rlinf-\(label)-\(UUID().uuidString)"
+  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  return path
+}
