@@ -77,11 +77,17 @@ let package = Package(
     // The safetensors file format over raw bytes (no tensor library): shared by Torch's
     // checkpoints and Sim's demonstration datasets.
     .target(name: "SafeTensors"),
+    // The Vulkan batch renderer: the same ray caster as one compute dispatch (lavapipe on the
+    // CPU, a real GPU where present). SPIR-V is embedded (tools/build-shaders regenerates it).
+    .target(
+      name: "CVulkan", dependencies: ["CRender"], path: "Sources/Kernels/CVulkan",
+      exclude: ["shaders"],
+      linkerSettings: [.linkedLibrary("vulkan")]),
     // Tensors, autograd, nn blocks, optimizers, safetensors tensors.
     .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
     // The embedded batched tabletop simulator: MuJoCo physics, ray-cast observations, tasks,
     // scripted experts. Knows nothing of tensors.
-    .target(name: "Sim", dependencies: ["CMuJoCo", "CRender", "SafeTensors"]),
+    .target(name: "Sim", dependencies: ["CMuJoCo", "CRender", "CVulkan", "SafeTensors"]),
     // rlinf-sim: task list, observation grids, expert GIFs, demonstration datasets.
     .executableTarget(
       name: "SimTool",

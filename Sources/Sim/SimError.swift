@@ -15,3 +15,10 @@ public enum SimError: Error, CustomStringConvertible, Sendable {
     }
   }
 }
+
+extension String {
+  /// The NUL-terminated text in a C character buffer.
+  init(cBuffer: [CChar]) {
+    self.init(decoding: cBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}

@@ -24,6 +24,10 @@ public struct TabletopConfig: Sendable {
   public var shapedReward = false
   /// Overrides every task's own max_episode_steps.
   public var maxEpisodeSteps: Int? = nil
+  /// Observation renderer: Vulkan where a device exists, else the CPU (identical images).
+  public var renderer: RendererKind = .auto
+  /// Vulkan physical device index (nil: the first GPU, else lavapipe).
+  public var vulkanDevice: Int? = nil
 
   public init() {}
 

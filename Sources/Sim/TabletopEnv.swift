@@ -44,6 +44,9 @@ public final class TabletopEnv: @unchecked Sendable {
   private var finished: [EpisodeSummary] = []
 
   let instances: [EnvInstance]
+  let renderer: any BatchRenderer
+  /// The renderer in use, e.g. "vulkan (llvmpipe ...)" or "cpu".
+  public var rendererName: String { renderer.name }
   private let primitives: UnsafeMutableBufferPointer<RcPrimitive>
   private let primitiveCounts: UnsafeMutableBufferPointer<Int32>
   private let views: UnsafeMutableBufferPointer<RcView>
@@ -91,6 +94,8 @@ public final class TabletopEnv: @unchecked Sendable {
     wristViews = .allocate(capacity: numEnvs)
     returns = Array(repeating: 0, count: numEnvs)
     diverged = Array(repeating: false, count: numEnvs)
+    renderer = try makeRenderer(
+      config.renderer, maxEnvs: numEnvs, maxPrimitives: Self.maxPrimitives, side: imageSize, deviceIndex: config.vulkanDevice)
     try reset(stateIDs: Array(0..<numEnvs))
   }
 
@@ -109,12 +114,9 @@ public final class TabletopEnv: @unchecked Sendable {
     guard seeds.count == numEnvs else {
       throw SimError.badActions("reset(seeds:) needs \(numEnvs) seeds, got \(seeds.count)")
     }
-    parallel { range in
-      for i in range {
-        self.instances[i].reset(seed: seeds[i])
-        self.returns[i] = 0
-      }
-      self.observe(range)
+    try run { i in
+      self.instances[i].reset(seed: seeds[i])
+      self.returns[i] = 0
     }
     clearStepResults()
   }
@@ -140,14 +142,9 @@ public final class TabletopEnv: @unchecked Sendable {
   /// One control step of every environment with actions [N, 7].
   public func step(_ actions: UnsafeBufferPointer<Float>) throws {
     try validate(actions, chunk: 1)
-    finalValid.update(repeating: false)
     let source = Shared(UnsafeMutablePointer(mutating: actions.baseAddress!))
-    parallel { range in
-      for i in range { self.advance(i, source.pointer + i * Self.actionSize) }
-      self.observe(range)
-      self.finishEpisodes(range)
-    }
-    collectFinished()
+    try run { i in self.advance(i, source.pointer + i * Self.actionSize) }
+    try finishEpisodes()
   }
 
   public func step(_ actions: [Float]) throws {
@@ -167,7 +164,6 @@ public final class TabletopEnv: @unchecked Sendable {
   /// chunk, so observations and the final-observation buffers are as for one `step`.
   public func stepChunk(_ actions: UnsafeBufferPointer<Float>, chunk: Int) throws -> ChunkResult {
     try validate(actions, chunk: chunk)
-    finalValid.update(repeating: false)
     let count = numEnvs * chunk
     let r = Shared(UnsafeMutablePointer<Float>.allocate(capacity: count))
     let te = Shared(UnsafeMutablePointer<Bool>.allocate(capacity: count))
@@ -175,27 +171,23 @@ public final class TabletopEnv: @unchecked Sendable {
     let su = Shared(UnsafeMutablePointer<Bool>.allocate(capacity: count))
     defer { r.pointer.deallocate(); te.pointer.deallocate(); tr.pointer.deallocate(); su.pointer.deallocate() }
     let source = Shared(UnsafeMutablePointer(mutating: actions.baseAddress!))
-    parallel { range in
-      for i in range {
-        for k in 0..<chunk {
-          let at = i * chunk + k
-          if k > 0 && (self.terminated[i] || self.truncated[i]) {
-            (r.pointer[at], te.pointer[at], tr.pointer[at], su.pointer[at]) = (0, self.terminated[i], self.truncated[i], self.success[i])
-            continue
-          }
-          self.advance(i, source.pointer + at * Self.actionSize)
-          (r.pointer[at], te.pointer[at], tr.pointer[at], su.pointer[at]) = (self.rewards[i], self.terminated[i], self.truncated[i], self.success[i])
+    try run { i in
+      for k in 0..<chunk {
+        let at = i * chunk + k
+        if k > 0 && (self.terminated[i] || self.truncated[i]) {
+          (r.pointer[at], te.pointer[at], tr.pointer[at], su.pointer[at]) = (0, self.terminated[i], self.truncated[i], self.success[i])
+          continue
         }
+        self.advance(i, source.pointer + at * Self.actionSize)
+        (r.pointer[at], te.pointer[at], tr.pointer[at], su.pointer[at]) = (self.rewards[i], self.terminated[i], self.truncated[i], self.success[i])
       }
-      self.observe(range)
-      self.finishEpisodes(range)
     }
+    try finishEpisodes()
     let result = ChunkResult(
       rewards: Array(UnsafeBufferPointer(start: r.pointer, count: count)),
       terminated: Array(UnsafeBufferPointer(start: te.pointer, count: count)),
       truncated: Array(UnsafeBufferPointer(start: tr.pointer, count: count)),
       success: Array(UnsafeBufferPointer(start: su.pointer, count: count)))
-    collectFinished()
     return result
   }
 
@@ -242,9 +234,23 @@ public final class TabletopEnv: @unchecked Sendable {
     truncated[i] = !terminated[i] && env.step >= (config.maxEpisodeSteps ?? env.task.maxEpisodeSteps)
   }
 
-  /// Renders observations and writes state for a range of environments.
-  private func observe(_ range: Range<Int>) {
-    let side = Int32(imageSize)
+  /// Runs `body` for every environment on the workers, then captures and renders the batch.
+  private func run(_ body: @escaping @Sendable (Int) -> Void) throws {
+    let perWorker = renderer.rendersPerWorker
+    let failure = Shared(UnsafeMutablePointer<(any Error)?>.allocate(capacity: 1))
+    failure.pointer.initialize(to: nil)
+    defer { failure.pointer.deinitialize(count: 1); failure.pointer.deallocate() }
+    parallel { range in
+      for i in range { body(i) }
+      self.capture(range)
+      // One worker-side failure is enough to report; CPU rendering cannot fail.
+      if perWorker { try? self.render(range) }
+    }
+    if !perWorker { try render(0..<numEnvs) }
+  }
+
+  /// Writes primitives, views and state of a range of environments.
+  private func capture(_ range: Range<Int>) {
     for i in range {
       let env = instances[i]
       primitiveCounts[i] = Int32(env.writePrimitives(primitives.baseAddress! + i * Self.maxPrimitives, capacity: Self.maxPrimitives))
@@ -252,44 +258,44 @@ public final class TabletopEnv: @unchecked Sendable {
       if wristRGB != nil { wristViews[i] = env.wristView(aspect: 1) }
       env.writeState(state.baseAddress! + i * Self.stateSize)
     }
-    let (lo, hi) = (Int32(range.lowerBound), Int32(range.upperBound))
-    rc_render_cpu(primitives.baseAddress, primitiveCounts.baseAddress, Int32(Self.maxPrimitives), views.baseAddress, side, side, rgb.baseAddress, lo, hi)
+  }
+
+  private func render(_ range: Range<Int>) throws {
+    let batch = RenderBatch(
+      primitives: primitives.baseAddress!, counts: primitiveCounts.baseAddress!, views: views.baseAddress!,
+      maxPrimitives: Self.maxPrimitives, side: imageSize)
+    try renderer.render(batch, range: range, into: rgb.baseAddress!)
     if let wristRGB {
-      rc_render_cpu(primitives.baseAddress, primitiveCounts.baseAddress, Int32(Self.maxPrimitives), wristViews.baseAddress, side, side, wristRGB.baseAddress, lo, hi)
+      let wrist = RenderBatch(
+        primitives: primitives.baseAddress!, counts: primitiveCounts.baseAddress!, views: wristViews.baseAddress!,
+        maxPrimitives: Self.maxPrimitives, side: imageSize)
+      try renderer.render(wrist, range: range, into: wristRGB.baseAddress!)
     }
   }
 
-  /// Records finished episodes and, with auto-reset, keeps their final observation and starts
-  /// the next episode.
-  private func finishEpisodes(_ range: Range<Int>) {
+  /// Records finished episodes and, with auto-reset, keeps their final observation, starts the
+  /// next episode and observes it.
+  private func finishEpisodes() throws {
     let imageBytes = imageSize * imageSize * 3
-    var restarted: [Int] = []
-    for i in range where terminated[i] || truncated[i] {
+    finalValid.update(repeating: false)
+    for i in 0..<numEnvs {
+      if diverged[i] {
+        divergenceCount += 1
+        diverged[i] = false
+      }
+      guard terminated[i] || truncated[i] else { continue }
       let env = instances[i]
-      env.summary = EpisodeSummary(
+      finished.append(EpisodeSummary(
         env: i, task: env.task.name, successOnce: env.successOnce, successAtEnd: success[i],
-        episodeReturn: returns[i], length: env.step)
+        episodeReturn: returns[i], length: env.step))
       guard config.autoReset else { continue }
       (finalRGB.baseAddress! + i * imageBytes).update(from: rgb.baseAddress! + i * imageBytes, count: imageBytes)
       (finalState.baseAddress! + i * Self.stateSize).update(from: state.baseAddress! + i * Self.stateSize, count: Self.stateSize)
       finalValid[i] = true
       env.reset(seed: SplitMix.mix(env.seed, 1))
       returns[i] = 0
-      restarted.append(i)
-    }
-    for i in restarted { observe(i..<(i + 1)) }
-  }
-
-  private func collectFinished() {
-    for i in 0..<numEnvs {
-      if let summary = instances[i].summary {
-        finished.append(summary)
-        instances[i].summary = nil
-      }
-      if diverged[i] {
-        divergenceCount += 1
-        diverged[i] = false
-      }
+      capture(i..<(i + 1))
+      try render(i..<(i + 1))
     }
   }
 
@@ -309,7 +315,7 @@ public final class TabletopEnv: @unchecked Sendable {
   public func episodeSeed(_ i: Int) -> UInt64 { instances[i].seed }
 
   /// Runs `body` over `config.threads` contiguous ranges of environments in parallel.
-  private func parallel(_ body: @Sendable (Range<Int>) -> Void) {
+  private func parallel(_ body: @escaping @Sendable (Range<Int>) -> Void) {
     let workers = min(config.threads, numEnvs)
     if workers == 1 { return body(0..<numEnvs) }
     DispatchQueue.concurrentPerform(iterations: workers) { w in

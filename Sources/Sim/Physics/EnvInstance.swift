@@ -26,8 +26,6 @@ final class EnvInstance: @unchecked Sendable {
   var potential = 0.0
   var graspStreak = 0
   var initialGoalDistance = 1.0
-  /// Set when the episode ends, collected by the batch after the step.
-  var summary: EpisodeSummary?
 
   /// Action scaling: a = +-1 moves the hand target 2 cm, turns it 0.1 rad.
   static let positionScale = 0.02

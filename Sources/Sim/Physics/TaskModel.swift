@@ -32,7 +32,7 @@ final class TaskModel: @unchecked Sendable {
     let xml = SceneBuilder.xml(for: layout)
     var error = [CChar](repeating: 0, count: 1000)
     guard let model = cmj_load_xml_string(xml, &error, Int32(error.count)) else {
-      throw SimError.physics("MuJoCo could not compile the scene of \(task.name): \(String(cString: error))")
+      throw SimError.physics("MuJoCo could not compile the scene of \(task.name): \(String(cBuffer: error))")
     }
     self.model = model
     let m = model.pointee

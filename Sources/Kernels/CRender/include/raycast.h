@@ -12,9 +12,9 @@
 #define RC_SPHERE 1
 #define RC_CYLINDER 2
 
-#define RC_MISS 1.0e30
-#define RC_EPS 1.0e-4
-#define RC_SHADOW 0.4  // direct light left in shadow
+#define RC_MISS 1.0e30f
+#define RC_EPS 1.0e-4f
+#define RC_SHADOW 0.4f  // direct light left in shadow
 
 #ifdef RC_GLSL
 #define RC_FN
@@ -29,13 +29,14 @@
 #define V3SCALE(a, s) ((a) * (s))
 #define V3MIN(a, b) min(a, b)
 #define V3MAX(a, b) max(a, b)
-#define V3DOT(a, b) dot(a, b)
-#define V3NORM(a) normalize(a)
+// Spelled out rather than dot()/normalize() so that GLSL rounds as the C code does.
+#define V3DOT(a, b) ((a).x * (b).x + (a).y * (b).y + (a).z * (b).z)
+#define V3NORM(a) ((a) * (1.0f / sqrt(V3DOT(a, a))))
 #define XYZ(v) (v).xyz
 #define RC_SQRT(x) sqrt(x)
 #define RC_MIN(a, b) min(a, b)
 #define RC_MAX(a, b) max(a, b)
-#define RC_CLAMP01(x) clamp(x, 0.0, 1.0)
+#define RC_CLAMP01(x) clamp(x, 0.0f, 1.0f)
 #else
 #include <math.h>
 #include <stdint.h>
@@ -87,7 +88,10 @@ struct RcView {
   vec4 light_color;
 };
 
-#ifndef RC_GLSL
+#ifdef RC_GLSL
+// The shader's primitive buffer, read by rc_shade as `prims` (a parameter in C).
+layout(std430, binding = 0) readonly buffer Primitives { RcPrimitive prims[]; };
+#else
 typedef struct RcPrimitive RcPrimitive;
 typedef struct RcView RcView;
 #endif
@@ -103,13 +107,13 @@ RC_FN vec4 rc_intersect(RcPrimitive p, vec3 o, vec3 d) {
   vec3 ld = V3(V3DOT(a0, d), V3DOT(a1, d), V3DOT(a2, d));        // direction, local frame
   int type = RC_INT(p.pos_type.w);
   float t = RC_MISS;
-  vec3 n = V3(0.0, 0.0, 1.0);
+  vec3 n = V3(0.0f, 0.0f, 1.0f);
   if (type == RC_BOX) {
     // Slabs: entry distance is the largest of the per-axis entries.
     vec3 h = XYZ(p.size);
-    vec3 inv = V3(1.0 / (ld.x != 0.0 ? ld.x : 1.0e-20), 1.0 / (ld.y != 0.0 ? ld.y : 1.0e-20),
-                  1.0 / (ld.z != 0.0 ? ld.z : 1.0e-20));
-    vec3 t1 = V3MUL(V3SUB(V3SCALE(h, -1.0), lo), inv);
+    vec3 inv = V3(1.0f / (ld.x != 0.0f ? ld.x : 1.0e-20f), 1.0f / (ld.y != 0.0f ? ld.y : 1.0e-20f),
+                  1.0f / (ld.z != 0.0f ? ld.z : 1.0e-20f));
+    vec3 t1 = V3MUL(V3SUB(V3SCALE(h, -1.0f), lo), inv);
     vec3 t2 = V3MUL(V3SUB(h, lo), inv);
     vec3 tmin = V3MIN(t1, t2);
     vec3 tmax = V3MAX(t1, t2);
@@ -117,20 +121,20 @@ RC_FN vec4 rc_intersect(RcPrimitive p, vec3 o, vec3 d) {
     float far = RC_MIN(RC_MIN(tmax.x, tmax.y), tmax.z);
     if (near <= far && near > RC_EPS) {
       t = near;
-      if (near == tmin.x) n = V3(ld.x > 0.0 ? -1.0 : 1.0, 0.0, 0.0);
-      else if (near == tmin.y) n = V3(0.0, ld.y > 0.0 ? -1.0 : 1.0, 0.0);
-      else n = V3(0.0, 0.0, ld.z > 0.0 ? -1.0 : 1.0);
+      if (near == tmin.x) n = V3(ld.x > 0.0f ? -1.0f : 1.0f, 0.0f, 0.0f);
+      else if (near == tmin.y) n = V3(0.0f, ld.y > 0.0f ? -1.0f : 1.0f, 0.0f);
+      else n = V3(0.0f, 0.0f, ld.z > 0.0f ? -1.0f : 1.0f);
     }
   } else if (type == RC_SPHERE) {
     float r = p.size.x;
     float b = V3DOT(lo, ld);
     float c = V3DOT(lo, lo) - r * r;
     float disc = b * b - c;
-    if (disc >= 0.0) {
+    if (disc >= 0.0f) {
       float s = -b - RC_SQRT(disc);
       if (s > RC_EPS) {
         t = s;
-        n = V3SCALE(V3ADD(lo, V3SCALE(ld, s)), 1.0 / r);
+        n = V3SCALE(V3ADD(lo, V3SCALE(ld, s)), 1.0f / r);
       }
     }
   } else {
@@ -141,22 +145,22 @@ RC_FN vec4 rc_intersect(RcPrimitive p, vec3 o, vec3 d) {
     float b = lo.x * ld.x + lo.y * ld.y;
     float c = lo.x * lo.x + lo.y * lo.y - r * r;
     float disc = b * b - a * c;
-    if (a > 1.0e-12 && disc >= 0.0) {
+    if (a > 1.0e-12f && disc >= 0.0f) {
       float s = (-b - RC_SQRT(disc)) / a;
       float z = lo.z + s * ld.z;
       if (s > RC_EPS && z >= -hh && z <= hh) {
         t = s;
-        n = V3((lo.x + s * ld.x) / r, (lo.y + s * ld.y) / r, 0.0);
+        n = V3((lo.x + s * ld.x) / r, (lo.y + s * ld.y) / r, 0.0f);
       }
     }
-    if (ld.z != 0.0) {
-      float zc = ld.z < 0.0 ? hh : -hh;
+    if (ld.z != 0.0f) {
+      float zc = ld.z < 0.0f ? hh : -hh;
       float s = (zc - lo.z) / ld.z;
       float px = lo.x + s * ld.x;
       float py = lo.y + s * ld.y;
       if (s > RC_EPS && s < t && px * px + py * py <= r * r) {
         t = s;
-        n = V3(0.0, 0.0, zc > 0.0 ? 1.0 : -1.0);
+        n = V3(0.0f, 0.0f, zc > 0.0f ? 1.0f : -1.0f);
       }
     }
   }
@@ -173,7 +177,7 @@ RC_FN vec3 rc_shade(RC_PRIMS_PARAM int first, int count, RcView view, float u, f
                               V3SCALE(XYZ(view.up_tan), v * tan_half))));
   vec3 o = XYZ(view.eye);
   float best = RC_MISS;
-  vec3 normal = V3(0.0, 0.0, 1.0);
+  vec3 normal = V3(0.0f, 0.0f, 1.0f);
   int hit = -1;
   for (int i = first; i < first + count; i++) {
     vec4 r = rc_intersect(prims[i], o, d);
@@ -185,23 +189,23 @@ RC_FN vec3 rc_shade(RC_PRIMS_PARAM int first, int count, RcView view, float u, f
   }
   if (hit < 0) {
     // Sky: a vertical gradient.
-    float k = RC_CLAMP01(0.5 + 0.5 * d.z);
-    return V3ADD(V3SCALE(V3(0.55, 0.62, 0.70), 1.0 - k), V3SCALE(V3(0.80, 0.86, 0.93), k));
+    float k = RC_CLAMP01(0.5f + 0.5f * d.z);
+    return V3ADD(V3SCALE(V3(0.55f, 0.62f, 0.70f), 1.0f - k), V3SCALE(V3(0.80f, 0.86f, 0.93f), k));
   }
   vec3 light = XYZ(view.light);
   float ambient = view.light.w;
-  float diffuse = RC_MAX(V3DOT(normal, light), 0.0);
-  float lit = 1.0;
-  if (diffuse > 0.0) {
-    vec3 p = V3ADD(V3ADD(o, V3SCALE(d, best)), V3SCALE(normal, 1.0e-3));
+  float diffuse = RC_MAX(V3DOT(normal, light), 0.0f);
+  float lit = 1.0f;
+  if (diffuse > 0.0f) {
+    vec3 p = V3ADD(V3ADD(o, V3SCALE(d, best)), V3SCALE(normal, 1.0e-3f));
     for (int j = first; j < first + count; j++) {
-      if (prims[j].color.w < 0.5 && rc_intersect(prims[j], p, light).w < RC_MISS) {
+      if (prims[j].color.w < 0.5f && rc_intersect(prims[j], p, light).w < RC_MISS) {
         lit = RC_SHADOW;
         break;
       }
     }
   }
-  float shade = ambient + (1.0 - ambient) * diffuse * lit;
+  float shade = ambient + (1.0f - ambient) * diffuse * lit;
   vec3 c = V3MUL(V3SCALE(XYZ(prims[hit].color), shade), XYZ(view.light_color));
   return V3(RC_CLAMP01(c.x), RC_CLAMP01(c.y), RC_CLAMP01(c.z));
 }
