@@ -50,6 +50,7 @@ let package = Package(
     .executable(name: "rlinf-sim", targets: ["SimTool"]),
     .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
     .executable(name: "bench-tensor-swift", targets: ["TensorBench"]),
+    .executable(name: "bench-sim-swift", targets: ["SimBench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -98,6 +99,8 @@ let package = Package(
     .executableTarget(name: "TensorBench", dependencies: ["Torch"], path: "Sources/Benchmarks/TensorBench"),
     // Helpers shared by the test targets (locating the reference Python, temporary folders).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
+    // The Swift half of tools/bench-sim.
+    .executableTarget(name: "SimBench", dependencies: ["Sim"], path: "Sources/Benchmarks/SimBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],

@@ -305,6 +305,15 @@ public final class TabletopEnv: @unchecked Sendable {
     return finished
   }
 
+  /// Renders the current state again without stepping (for benchmarks of the renderer alone).
+  public func rerender() throws {
+    if renderer.rendersPerWorker {
+      parallel { range in try? self.render(range) }
+    } else {
+      try render(0..<numEnvs)
+    }
+  }
+
   // MARK: queries
 
   /// Steps taken in environment i's current episode.

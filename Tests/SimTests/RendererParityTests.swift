@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 
 @testable import Sim
 
@@ -26,6 +27,12 @@ import Testing
       #expect(Double(far) <= 0.001 * Double(a.count), "\(label): \(far) of \(a.count) channels differ by more than 2")
       #expect(Set(a).count > 10, "\(label): a real image, not a constant")
     }
+  }
+
+  /// The SPIR-V the package embeds is what glslc makes of the current shader and raycast.h.
+  @Test func embeddedSPIRVIsCurrent() throws {
+    let output = try runProgram("/bin/bash", [repositoryRoot + "/tools/build-shaders", "--check"])
+    #expect(output.contains("up to date"))
   }
 
   @Test func unknownVulkanDeviceIsAClearError() {

@@ -36,6 +36,7 @@ import Testing
         total += 1
         if ok { successes += 1 } else { failures.append("\(env.tasks[i].name)#\(round)") }
       }
+      #expect(env.divergenceCount == 0, "no physics blow-ups (nor MuJoCo stack overflows) in expert episodes")
     }
     #expect(Double(successes) / Double(total) >= 0.95, "expert \(successes)/\(total); failed: \(failures)")
   }

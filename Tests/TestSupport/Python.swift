@@ -27,9 +27,15 @@ public func referencePython() throws -> String {
 /// it fails.
 @discardableResult
 public func runPython(_ script: String, _ arguments: [String]) throws -> String {
+  try runProgram(try referencePython(), [script] + arguments)
+}
+
+/// Runs a program and returns its standard output; throws with its output when it fails.
+@discardableResult
+public func runProgram(_ executable: String, _ arguments: [String]) throws -> String {
   let process = Process()
-  process.executableURL = URL(fileURLWithPath: try referencePython())
-  process.arguments = [script] + arguments
+  process.executableURL = URL(fileURLWithPath: executable)
+  process.arguments = arguments
   let out = Pipe(), err = Pipe()
   process.standardOutput = out
   process.standardError = err
@@ -38,7 +44,7 @@ public func runPython(_ script: String, _ arguments: [String]) throws -> String 
   let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
   process.waitUntilExit()
   guard process.terminationStatus == 0 else {
-    throw TestSupportError("python \(script) failed (\(process.terminationStatus)):\n\(output)\(errors)")
+    throw TestSupportError("\(executable) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)):\n\(output)\(errors)")
   }
   return output
 }

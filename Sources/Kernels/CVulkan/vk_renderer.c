@@ -33,6 +33,7 @@ struct rc_vulkan {
   VkCommandBuffer commands;
   VkFence fence;
   int max_envs, max_prims, width, height;
+  int is_cpu;
   char device_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
 };
 
@@ -83,6 +84,7 @@ static int pick_device(rc_vulkan *r, int device_index, char *error, int error_si
   VkPhysicalDeviceProperties properties;
   vkGetPhysicalDeviceProperties(r->physical, &properties);
   snprintf(r->device_name, sizeof r->device_name, "%s", properties.deviceName);
+  r->is_cpu = properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
 
   uint32_t families = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(r->physical, &families, NULL);
@@ -330,6 +332,8 @@ failed:
 }
 
 const char *rc_vulkan_device_name(const rc_vulkan *r) { return r->device_name; }
+
+int rc_vulkan_device_is_cpu(const rc_vulkan *r) { return r->is_cpu; }
 
 void rc_vulkan_destroy(rc_vulkan *r) {
   if (!r) return;

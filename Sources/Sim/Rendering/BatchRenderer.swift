@@ -3,12 +3,15 @@ import CVulkan
 
 /// Which renderer draws the observations.
 public enum RendererKind: String, Sendable, CaseIterable {
-  /// Vulkan when a device is available (lavapipe counts), otherwise the CPU renderer.
+  /// Vulkan on a GPU; the CPU renderer when the only Vulkan device is lavapipe or there is none
+  /// (on the CPU, the C ray caster on the simulator's threads beats lavapipe: see tools/bench-sim).
   case auto
   /// The Vulkan compute kernel; an error when no Vulkan device exists.
   case vulkan
   /// The C ray caster on the simulator's worker threads.
   case cpu
+  /// No images (state-only observations; the image buffers stay black).
+  case none
 }
 
 /// The scene of a batch, laid out for the ray caster: env e owns primitive slots
@@ -42,10 +45,17 @@ final class CPURenderer: BatchRenderer {
   }
 }
 
+final class NoRenderer: BatchRenderer {
+  var name: String { "none" }
+  var rendersPerWorker: Bool { true }
+  func render(_ batch: RenderBatch, range: Range<Int>, into out: UnsafeMutablePointer<UInt8>) {}
+}
+
 final class VulkanRenderer: BatchRenderer, @unchecked Sendable {
   // @unchecked: used from the simulator's calling thread only, one render at a time.
   private let handle: OpaquePointer
   let name: String
+  let runsOnCPU: Bool
   var rendersPerWorker: Bool { false }
 
   init(maxEnvs: Int, maxPrimitives: Int, side: Int, deviceIndex: Int?) throws {
@@ -55,6 +65,7 @@ final class VulkanRenderer: BatchRenderer, @unchecked Sendable {
     else { throw SimError.invalidConfig("Vulkan renderer unavailable: \(String(cBuffer: error))") }
     self.handle = handle
     name = "vulkan (\(String(cString: rc_vulkan_device_name(handle))))"
+    runsOnCPU = rc_vulkan_device_is_cpu(handle) != 0
   }
 
   deinit { rc_vulkan_destroy(handle) }
@@ -76,8 +87,12 @@ final class VulkanRenderer: BatchRenderer, @unchecked Sendable {
 func makeRenderer(_ kind: RendererKind, maxEnvs: Int, maxPrimitives: Int, side: Int, deviceIndex: Int?) throws -> any BatchRenderer {
   switch kind {
   case .cpu: return CPURenderer()
+  case .none: return NoRenderer()
   case .vulkan: return try VulkanRenderer(maxEnvs: maxEnvs, maxPrimitives: maxPrimitives, side: side, deviceIndex: deviceIndex)
   case .auto:
-    return (try? VulkanRenderer(maxEnvs: maxEnvs, maxPrimitives: maxPrimitives, side: side, deviceIndex: deviceIndex)) ?? CPURenderer()
+    if let gpu = try? VulkanRenderer(maxEnvs: maxEnvs, maxPrimitives: maxPrimitives, side: side, deviceIndex: deviceIndex), !gpu.runsOnCPU {
+      return gpu
+    }
+    return CPURenderer()
   }
 }

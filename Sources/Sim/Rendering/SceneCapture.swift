@@ -20,24 +20,31 @@ extension EnvInstance {
         if case .distractor(let i) = taskModel.layout.movables[s].role, i >= variation.activeDistractors { continue }
         color = variation.slotColors[s]
       }
-      let type: Float
+      let type: Float, bound: Float
       var size = SIMD3<Float>(Float(model.geom_size[3 * g]), Float(model.geom_size[3 * g + 1]), Float(model.geom_size[3 * g + 2]))
       switch Int(model.geom_type[g]) {
-      case Int(mjGEOM_BOX.rawValue): type = Float(RC_BOX)
-      case Int(mjGEOM_SPHERE.rawValue): type = Float(RC_SPHERE)
+      case Int(mjGEOM_BOX.rawValue):
+        type = Float(RC_BOX)
+        bound = simdLength(size)
+      case Int(mjGEOM_SPHERE.rawValue):
+        type = Float(RC_SPHERE)
+        bound = size.x
       case Int(mjGEOM_CYLINDER.rawValue):
         type = Float(RC_CYLINDER)
         size.z = 0
+        bound = simdLength(size)
       default: continue
       }
       let x = d.geom_xpos + 3 * g, r = d.geom_xmat + 9 * g  // r: row-major world-from-local
-      let noShadow: Float = taskModel.task.referenceKind == .marker && role == .fixture ? 1 : 0
+      // Only objects above the table cast shadows (the marker lies flat on it).
+      let flat = role == .floor || role == .table || (taskModel.task.referenceKind == .marker && role == .fixture)
+      let noShadow: Float = flat ? 1 : 0
       out[count] = RcPrimitive(
         pos_type: vec4(x: Float(x[0]), y: Float(x[1]), z: Float(x[2]), w: type),
         axis0: vec4(x: Float(r[0]), y: Float(r[3]), z: Float(r[6]), w: 0),
         axis1: vec4(x: Float(r[1]), y: Float(r[4]), z: Float(r[7]), w: 0),
         axis2: vec4(x: Float(r[2]), y: Float(r[5]), z: Float(r[8]), w: 0),
-        size: vec4(x: size.x, y: size.y, z: size.z, w: 0),
+        size: vec4(x: size.x, y: size.y, z: size.z, w: bound * 1.001),
         color: vec4(x: color.x, y: color.y, z: color.z, w: noShadow))
       count += 1
     }

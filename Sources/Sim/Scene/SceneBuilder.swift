@@ -55,7 +55,7 @@ enum SceneBuilder {
       <mujoco model="rlinf-tabletop">
         <compiler angle="radian"/>
         <option timestep="\(timestep)" gravity="0 0 -9.81"/>
-        <size nconmax="300" njmax="1200" nstack="500000"/>
+        <size nconmax="60" njmax="240" nstack="30000"/>
         <default>
           <geom friction="1 0.005 0.0001" condim="4" solref="0.005 1"/>
         </default>

@@ -39,6 +39,7 @@
 #define RC_CLAMP01(x) clamp(x, 0.0f, 1.0f)
 #else
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #define RC_FN static inline
 #define RC_PRIMS_PARAM const RcPrimitive *prims,
@@ -65,8 +66,9 @@ RC_FN vec3 XYZ(vec4 v) { return V3(v.x, v.y, v.z); }
 
 // One scene primitive in world space (std430-compatible: six vec4s).
 // pos_type: xyz centre, w type (RC_*). axis0..2: columns of the world-from-local rotation.
-// size: box half-extents; sphere radius in x; cylinder radius in x and half-height in y (local z).
-// color: rgb albedo in [0, 1]; w > 0.5 means it casts no shadow (markers drawn on the table).
+// size: box half-extents; sphere radius in x; cylinder radius in x and half-height in y (local z);
+//       size.w: radius of a sphere around the centre that contains the primitive (for culling).
+// color: rgb albedo in [0, 1]; w > 0.5 means it casts no shadow (markers, table, floor).
 struct RcPrimitive {
   vec4 pos_type;
   vec4 axis0;
@@ -168,6 +170,17 @@ RC_FN vec4 rc_intersect(RcPrimitive p, vec3 o, vec3 d) {
   return V4(world, t);
 }
 
+// Whether the ray certainly misses p, or only meets it beyond distance `best`: a test against the
+// bounding sphere, far cheaper than the exact intersection that most rays would fail anyway.
+RC_FN bool rc_culled(vec4 pos_type, float r, vec3 o, vec3 d, float best) {
+  vec3 oc = V3SUB(o, XYZ(pos_type));
+  float b = V3DOT(oc, d);
+  float c = V3DOT(oc, oc) - r * r;
+  float disc = b * b - c;
+  if (disc < 0.0f) return true;
+  return -b - RC_SQRT(disc) > best;
+}
+
 // Colour of the pixel at normalised image coordinates (u, v) in [-1, 1] (v up) of one
 // environment whose primitives are prims[first ..< first + count].
 RC_FN vec3 rc_shade(RC_PRIMS_PARAM int first, int count, RcView view, float u, float v) {
@@ -180,6 +193,7 @@ RC_FN vec3 rc_shade(RC_PRIMS_PARAM int first, int count, RcView view, float u, f
   vec3 normal = V3(0.0f, 0.0f, 1.0f);
   int hit = -1;
   for (int i = first; i < first + count; i++) {
+    if (rc_culled(prims[i].pos_type, prims[i].size.w, o, d, best)) continue;
     vec4 r = rc_intersect(prims[i], o, d);
     if (r.w < best) {
       best = r.w;
@@ -199,7 +213,8 @@ RC_FN vec3 rc_shade(RC_PRIMS_PARAM int first, int count, RcView view, float u, f
   if (diffuse > 0.0f) {
     vec3 p = V3ADD(V3ADD(o, V3SCALE(d, best)), V3SCALE(normal, 1.0e-3f));
     for (int j = first; j < first + count; j++) {
-      if (prims[j].color.w < 0.5f && rc_intersect(prims[j], p, light).w < RC_MISS) {
+      if (prims[j].color.w < 0.5f && !rc_culled(prims[j].pos_type, prims[j].size.w, p, light, RC_MISS) &&
+          rc_intersect(prims[j], p, light).w < RC_MISS) {
         lit = RC_SHADOW;
         break;
       }

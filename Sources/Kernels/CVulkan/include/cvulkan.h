@@ -25,6 +25,9 @@ rc_vulkan *rc_vulkan_create(int max_envs, int max_prims, int width, int height, 
 int rc_vulkan_render(rc_vulkan *r, const RcPrimitive *prims, const int32_t *counts,
                      const RcView *views, int n_envs, uint8_t *out, char *error, int error_size);
 
+// Whether the device is a CPU implementation (lavapipe) rather than a GPU.
+int rc_vulkan_device_is_cpu(const rc_vulkan *r);
+
 // The physical device in use (e.g. "llvmpipe (LLVM 15.0.6, 256 bits)").
 const char *rc_vulkan_device_name(const rc_vulkan *r);
 
