@@ -237,13 +237,10 @@ public final class TabletopEnv: @unchecked Sendable {
   /// Runs `body` for every environment on the workers, then captures and renders the batch.
   private func run(_ body: @escaping @Sendable (Int) -> Void) throws {
     let perWorker = renderer.rendersPerWorker
-    let failure = Shared(UnsafeMutablePointer<(any Error)?>.allocate(capacity: 1))
-    failure.pointer.initialize(to: nil)
-    defer { failure.pointer.deinitialize(count: 1); failure.pointer.deallocate() }
     parallel { range in
       for i in range { body(i) }
       self.capture(range)
-      // One worker-side failure is enough to report; CPU rendering cannot fail.
+      // Per-worker renderers (CPU, none) cannot fail.
       if perWorker { try? self.render(range) }
     }
     if !perWorker { try render(0..<numEnvs) }
