@@ -17,6 +17,7 @@ run:
 test:
 	tools/setup
 	swift build --build-tests
+	swift build --product rlinf-sentencepiece
 	swift test --skip-build
 	tools/test-libtorch-override
 

@@ -48,6 +48,8 @@ let package = Package(
     .library(name: "Torch", targets: ["Torch"]),
     .library(name: "Sim", targets: ["Sim"]),
     .executable(name: "rlinf-sim", targets: ["SimTool"]),
+    // SentencePiece in a library of its own, loaded privately at run time (see csentencepiece.h).
+    .library(name: "rlinf-sentencepiece", type: .dynamic, targets: ["CSentencePiece"]),
     .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
     .executable(name: "bench-tensor-swift", targets: ["TensorBench"]),
     .executable(name: "bench-sim-swift", targets: ["SimBench"]),
@@ -84,11 +86,22 @@ let package = Package(
       name: "CVulkan", dependencies: ["CRender"], path: "Sources/Kernels/CVulkan",
       exclude: ["shaders"],
       linkerSettings: [.linkedLibrary("vulkan")]),
+    // SentencePiece tokenizers (Debian libsentencepiece-dev): load, encode, decode, train.
+    .target(
+      name: "CSentencePiece", path: "Sources/Kernels/CSentencePiece",
+      linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]),
+    // Finds and loads librlinf-sentencepiece.so into a private symbol scope.
+    .target(
+      name: "CSentencePieceLoader", path: "Sources/Kernels/CSentencePieceLoader",
+      linkerSettings: [.linkedLibrary("dl")]),
     // Tensors, autograd, nn blocks, optimizers, safetensors tensors.
     .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
     // The embedded batched tabletop simulator: MuJoCo physics, ray-cast observations, tasks,
     // scripted experts. Knows nothing of tensors.
     .target(name: "Sim", dependencies: ["CMuJoCo", "CRender", "CVulkan", "SafeTensors"]),
+    // VLA policies (OpenVLA, OpenVLA-OFT) on the Torch layer: vision transformers, the Llama
+    // decoder, tokenizers, action tokens, value head, checkpoints with Hugging Face names.
+    .target(name: "Models", dependencies: ["Torch", "CSentencePieceLoader"]),
     // rlinf-sim: task list, observation grids, expert GIFs, demonstration datasets.
     .executableTarget(
       name: "SimTool",
@@ -102,6 +115,7 @@ let package = Package(
     // The Swift half of tools/bench-sim.
     .executableTarget(name: "SimBench", dependencies: ["Sim"], path: "Sources/Benchmarks/SimBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],
   swiftLanguageModes: [.v6],

@@ -42,6 +42,18 @@ public final class ShardedCheckpoint: @unchecked Sendable {
 
   public var names: [String] { location.keys.sorted() }
 
+  /// Shard file names listed by a folder's index, validated as plain names.
+  public static func shardFiles(directory: String) throws -> [String] {
+    let indexPath = directory + "/" + indexFileName
+    guard let data = FileManager.default.contents(atPath: indexPath),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let map = object["weight_map"] as? [String: String]
+    else { throw TorchError("\(indexPath): expected a JSON object with a string-to-string weight_map") }
+    let files = Set(map.values).sorted()
+    for file in files where file.contains("/") { throw TorchError("\(indexPath): shard name \(file) must be a plain file name") }
+    return files
+  }
+
   public func tensor(_ name: String) throws -> Tensor {
     guard let file = location[name], let shard = shards[file] else {
       throw TorchError("checkpoint \(directory) has no tensor named \(name)")

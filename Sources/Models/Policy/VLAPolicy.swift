@@ -1,0 +1,208 @@
+import Torch
+
+/// What a policy produced for a batch (K = numActionChunks, 7 action dimensions).
+public struct PolicyOutput {
+  /// Normalised actions [B, K, 7] in [-1, 1] (bin centres).
+  public let actions: Tensor
+  /// Vocabulary ids [B, K, 7] int64.
+  public let tokens: Tensor
+  /// Token-level log-probabilities [B, K, 7] under the sampling distribution.
+  public let logProbs: Tensor
+  /// Token-level entropies [B, K, 7].
+  public let entropies: Tensor
+  /// Values [B, valueOutputs], nil without a value head.
+  public let values: Tensor?
+
+  /// Sum over the 7 dimensions: [B, K].
+  public func actionLogProbs() throws -> Tensor { try logProbs.sum(dims: [-1]) }
+  /// Sum over the chunk: [B].
+  public func chunkLogProbs() throws -> Tensor { try logProbs.sum(dims: [1, 2]) }
+  public func actionEntropies() throws -> Tensor { try entropies.sum(dims: [-1]) }
+  public func chunkEntropies() throws -> Tensor { try entropies.sum(dims: [1, 2]) }
+}
+
+/// A vision-language-action policy with OpenVLA's modules and Hugging Face parameter names:
+/// vision_backbone.{featurizer, fused_featurizer}.*, projector.fc*, language_model.{model, lm_head}.*,
+/// and value_head.* when it has a critic.
+public final class VLAPolicy: Module {
+  public let config: VLAConfig
+  public let tokenizer: SentencePieceTokenizer
+  public let actionTokenizer: ActionTokenizer
+  let visionBackbone: VisionBackbone
+  let projector: Projector
+  public let languageModel: LlamaForCausalLM
+  public private(set) var valueHead: ValueHead?
+  private var promptCache: [String: [Int]] = [:]
+
+  public init(config: VLAConfig, tokenizer: SentencePieceTokenizer, generator: Generator? = nil) throws {
+    try config.validate()
+    guard tokenizer.vocabularySize <= config.llm.vocabSize - ActionTokenizer.bins || config.llm.vocabSize >= 32000 else {
+      throw ModelError.invalidConfig("tokenizer has \(tokenizer.vocabularySize) pieces; text_config.vocab_size \(config.llm.vocabSize) leaves \(config.llm.vocabSize - ActionTokenizer.bins) below the action tokens")
+    }
+    self.config = config
+    self.tokenizer = tokenizer
+    actionTokenizer = ActionTokenizer(vocabularySize: config.llm.vocabSize)
+    visionBackbone = try VisionBackbone(config.vision, generator: generator)
+    projector = try Projector(visionDim: config.visionDim, llmDim: config.llm.hiddenSize, fused: config.vision.count > 1, generator: generator)
+    languageModel = try LlamaForCausalLM(config.llm, generator: generator)
+    valueHead = config.valueOutputs > 0 ? try ValueHead(hidden: config.llm.hiddenSize, outputs: config.valueOutputs, generator: generator) : nil
+  }
+
+  public var children: [(name: String, module: any Module)] {
+    var list: [(name: String, module: any Module)] = [
+      ("vision_backbone", visionBackbone), ("projector", projector), ("language_model", languageModel),
+    ]
+    if let valueHead { list.append(("value_head", valueHead)) }
+    return list
+  }
+
+  /// Attaches a fresh critic to a policy that has none (e.g. a checkpoint from supervised
+  /// fine-tuning); `outputs` 1 = chunk-level, numActionChunks = action-level values.
+  public func attachValueHead(outputs: Int, generator: Generator? = nil) throws -> ValueHead {
+    guard [1, config.numActionChunks].contains(outputs) else {
+      throw ModelError.invalidConfig("value head outputs must be 1 or \(config.numActionChunks), got \(outputs)")
+    }
+    let head = try ValueHead(hidden: config.llm.hiddenSize, outputs: outputs, generator: generator)
+    valueHead = head
+    return head
+  }
+
+  // MARK: rollout
+
+  /// Decodes actions for uint8 images [B, H, W, 3] and one instruction per row.
+  public func act(images: Tensor, instructions: [String], sampling: SamplingSettings, generator: Generator? = nil) throws -> PolicyOutput {
+    let prefix = try encodePrefix(images: images, instructions: instructions)
+    switch config.head {
+    case .openvla: return try decodeAutoregressive(prefix, sampling: sampling, generator: generator)
+    case .oft: return try decodeParallel(prefix, tokens: nil, sampling: sampling, generator: generator)
+    }
+  }
+
+  /// Log-probs, entropies and values of given action tokens [B, K, 7] in one teacher-forced
+  /// forward, with the sampling settings used at rollout (what PPO's ratio needs).
+  public func evaluate(images: Tensor, instructions: [String], tokens: Tensor, sampling: SamplingSettings) throws -> PolicyOutput {
+    let prefix = try encodePrefix(images: images, instructions: instructions)
+    switch config.head {
+    case .openvla: return try teacherForced(prefix, tokens: tokens, sampling: sampling)
+    case .oft: return try decodeParallel(prefix, tokens: tokens, sampling: sampling, generator: nil)
+    }
+  }
+
+  func encodePrefix(images: Tensor, instructions: [String]) throws -> PromptBatch {
+    guard images.rank == 4, images.size(0) == instructions.count, images.size(1) == config.imageSize,
+      images.size(2) == config.imageSize, images.size(3) == 3, images.dtype == .uint8
+    else {
+      throw ModelError.input("images must be uint8 [B, \(config.imageSize), \(config.imageSize), 3] with one instruction per row; got \(images.dtype) \(images.shape) and \(instructions.count) instructions")
+    }
+    let patches = try projector(visionBackbone(images))  // [B, P, D]
+    let text = try instructions.map { instruction -> [Int] in
+      if let ids = promptCache[instruction] { return ids }
+      let ids = [tokenizer.bosID] + (try tokenizer.encode(PromptBatch.prompt(instruction)))
+      promptCache[instruction] = ids
+      return ids
+    }
+    return try PromptBatch(textTokens: text, patches: patches, embed: languageModel.model.embedTokens)
+  }
+
+  /// Value head on the final hidden state of the last prompt position: [B, outputs].
+  private func values(_ hidden: Tensor, lastPrompt: Int) throws -> Tensor? {
+    try valueHead.map { try $0(hidden.select(dim: 1, index: lastPrompt)) }
+  }
+
+  /// Tokens, actions, log-probs and entropies from sampled indices and their distribution.
+  private func output(indices: Tensor, distribution: ActionDistribution, values: Tensor?, k: Int) throws -> PolicyOutput {
+    let b = indices.size(0)
+    let tokens = try (indices + Double(actionTokenizer.firstActionID)).reshape([b, k, 7])
+    let table = try Tensor(ActionTokenizer.centresByIndex.map(Float.init), shape: [ActionTokenizer.bins])
+    let actions = try table.indexSelect(dim: 0, index: indices.flatten()).reshape([b, k, 7])
+    return PolicyOutput(
+      actions: actions, tokens: tokens, logProbs: try distribution.logProb(of: indices).reshape([b, k, 7]),
+      entropies: try distribution.entropy().reshape([b, k, 7]), values: values)
+  }
+
+  /// OpenVLA: 7 tokens one at a time, each step attending to the KV cache.
+  private func decodeAutoregressive(_ prefix: PromptBatch, sampling: SamplingSettings, generator: Generator?) throws -> PolicyOutput {
+    let lm = languageModel.model
+    let cache = KVCache(layers: config.llm.numHiddenLayers)
+    let hidden = try lm(embeddings: prefix.embeddings, positions: prefix.positions, mask: prefix.causalMask(), cache: cache)
+    let last = prefix.length - 1
+    let values = try values(hidden, lastPrompt: last)
+    var logits = try languageModel.lmHead(hidden.select(dim: 1, index: last))  // [B, V]
+    var validKeys = prefix.valid
+    var position = try prefix.positions.select(dim: 1, index: last).unsqueeze(1)  // [B, 1]
+    var allLogProbs: [Tensor] = [], indices: [Tensor] = []
+    for step in 0..<VLAConfig.actionDimensions {
+      let distribution = try ActionDistribution(logits: logits, settings: sampling)
+      let index = try distribution.sample(settings: sampling, generator: generator)  // [B]
+      allLogProbs.append(distribution.logProbs)
+      indices.append(index)
+      if step == VLAConfig.actionDimensions - 1 { break }
+      let token = try index + Double(actionTokenizer.firstActionID)
+      validKeys = try Tensor.cat([validKeys, Tensor.ones([validKeys.size(0), 1], dtype: .bool)], dim: 1)
+      position = try position + 1
+      let step = try lm(
+        embeddings: lm.embedTokens(token.unsqueeze(1)), positions: position,
+        mask: Attention.paddingMask(valid: validKeys), cache: cache)  // [B, 1, D]
+      logits = try languageModel.lmHead(step.squeeze(1))
+    }
+    let distribution = ActionDistribution(logProbs: try Tensor.stack(allLogProbs, dim: 1))  // [B, 7, 256]
+    return try output(indices: Tensor.stack(indices, dim: 1), distribution: distribution, values: values, k: 1)
+  }
+
+  /// OpenVLA, teacher-forced: prefix + the first 6 given tokens in one causal forward; the
+  /// distributions at positions T-1 ... T+5 score the 7 tokens.
+  private func teacherForced(_ prefix: PromptBatch, tokens: Tensor, sampling: SamplingSettings) throws -> PolicyOutput {
+    let b = prefix.embeddings.size(0)
+    let flat = try tokens.reshape([b, VLAConfig.actionDimensions])
+    let lm = languageModel.model
+    let inputs = try lm.embedTokens(flat.slice(dim: 1, start: 0, end: VLAConfig.actionDimensions - 1))  // [B, 6, D]
+    let embeddings = try Tensor.cat([prefix.embeddings, inputs], dim: 1)
+    let valid = try Tensor.cat([prefix.valid, Tensor.ones([b, VLAConfig.actionDimensions - 1], dtype: .bool)], dim: 1)
+    let last = try prefix.positions.slice(dim: 1, start: prefix.length - 1)  // [B, 1]
+    let steps = try Tensor.arange(1, Double(VLAConfig.actionDimensions)).unsqueeze(0)
+    let positions = try Tensor.cat([prefix.positions, last + steps], dim: 1)
+    let t = embeddings.size(1)
+    let mask = try Attention.causalMask(queries: t, keys: t).unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
+    let hidden = try lm(embeddings: embeddings, positions: positions, mask: mask)
+    let values = try values(hidden, lastPrompt: prefix.length - 1)
+    let logits = try languageModel.lmHead(hidden.slice(dim: 1, start: prefix.length - 1))  // [B, 7, V]
+    let distribution = try ActionDistribution(logits: logits, settings: sampling)
+    return try output(indices: flat - Double(actionTokenizer.firstActionID), distribution: distribution, values: values, k: 1)
+  }
+
+  /// OFT: K x 7 action positions (zero embeddings) after the prefix, decoded in one forward. The
+  /// action block attends to the whole prefix and, bidirectionally, to itself. With `tokens`, the
+  /// given tokens are scored instead of sampled.
+  private func decodeParallel(_ prefix: PromptBatch, tokens: Tensor?, sampling: SamplingSettings, generator: Generator?) throws -> PolicyOutput {
+    let b = prefix.embeddings.size(0)
+    let n = config.actionTokens
+    let t = prefix.length + n
+    let lm = languageModel.model
+    let slots = try Tensor.zeros([b, n, config.llm.hiddenSize], dtype: prefix.embeddings.dtype)
+    let embeddings = try Tensor.cat([prefix.embeddings, slots], dim: 1)
+    let last = try prefix.positions.slice(dim: 1, start: prefix.length - 1)
+    let positions = try Tensor.cat([prefix.positions, last + Tensor.arange(1, Double(n + 1)).unsqueeze(0)], dim: 1)
+    let valid = try Tensor.cat([prefix.valid, Tensor.ones([b, n], dtype: .bool)], dim: 1)
+    // Causal everywhere, plus: action rows see every action column.
+    var allowed = try Attention.causalMask(queries: t, keys: t)
+    let actionRows = try Tensor.arange(0, Double(t)).ge(Double(prefix.length))  // [T]
+    allowed = try allowed.logicalOr(actionRows.unsqueeze(1).logicalAnd(actionRows.unsqueeze(0)))
+    let mask = try allowed.unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
+    let hidden = try lm(embeddings: embeddings, positions: positions, mask: mask)
+    let values = try values(hidden, lastPrompt: prefix.length - 1)
+    let logits = try languageModel.lmHead(hidden.slice(dim: 1, start: prefix.length))  // [B, K*7, V]
+    let distribution = try ActionDistribution(logits: logits, settings: sampling)
+    let indices = try tokens.map { try $0.reshape([b, n]) - Double(actionTokenizer.firstActionID) }
+      ?? distribution.sample(settings: sampling, generator: generator)
+    return try output(indices: indices, distribution: distribution, values: values, k: config.numActionChunks)
+  }
+}
+
+extension ActionDistribution {
+  init(logProbs: Tensor) { self.logProbs = logProbs }
+}
+
+extension ActionTokenizer {
+  /// Action value of restricted index i (token firstActionID + i): index 255 is bin 1.
+  static let centresByIndex: [Double] = (0..<bins).map { i in centres[Swift.min(Swift.max(bins - i - 1, 0), bins - 2)] }
+}
