@@ -16,6 +16,10 @@ extension Tensor {
     try wrap(ct_binary_scalar(Int32(op.rawValue), raw, scalar), "\(name)(\(shape), \(scalar))")
   }
 
+  func binary(_ op: ct_binary_op, integer: Int, _ name: String) throws -> Tensor {
+    try wrap(ct_binary_int(Int32(op.rawValue), raw, Int64(integer)), "\(name)(\(shape), \(integer))")
+  }
+
   func binary(_ scalar: Double, _ op: ct_binary_op, _ name: String) throws -> Tensor {
     try wrap(ct_scalar_binary(Int32(op.rawValue), scalar, raw), "\(name)(\(scalar), \(shape))")
   }
@@ -29,6 +33,10 @@ extension Tensor {
   public static func * (a: Tensor, s: Double) throws -> Tensor { try a.binary(CT_MUL, s, "mul") }
   public static func / (a: Tensor, s: Double) throws -> Tensor { try a.binary(CT_DIV, s, "div") }
   public static func + (s: Double, a: Tensor) throws -> Tensor { try a.binary(s, CT_ADD, "add") }
+  // Integer scalars keep integer tensors integer (token ids, positions), like Python ints.
+  public static func + (a: Tensor, s: Int) throws -> Tensor { try a.binary(CT_ADD, integer: s, "add") }
+  public static func - (a: Tensor, s: Int) throws -> Tensor { try a.binary(CT_SUB, integer: s, "sub") }
+  public static func * (a: Tensor, s: Int) throws -> Tensor { try a.binary(CT_MUL, integer: s, "mul") }
   public static func - (s: Double, a: Tensor) throws -> Tensor { try a.binary(s, CT_SUB, "sub") }
   public static func * (s: Double, a: Tensor) throws -> Tensor { try a.binary(s, CT_MUL, "mul") }
   public static func / (s: Double, a: Tensor) throws -> Tensor { try a.binary(s, CT_DIV, "div") }

@@ -80,6 +80,13 @@ at::Tensor wrapped_scalar(double s) {
   return t;
 }
 
+// The integer counterpart: int64 tensors stay int64.
+at::Tensor wrapped_integer(int64_t s) {
+  at::Tensor t = c10::scalar_to_tensor(at::Scalar(s));
+  t.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return t;
+}
+
 at::Tensor reduce(int op, const at::Tensor &t, at::IntArrayRef dims, bool keepdim) {
   bool all = dims.empty();
   std::vector<int64_t> every;
@@ -259,6 +266,9 @@ ct_tensor ct_binary(int op, ct_tensor a, ct_tensor b) {
 }
 ct_tensor ct_binary_scalar(int op, ct_tensor a, double s) {
   return guard_tensor([&] { return binary(op, ref(a), wrapped_scalar(s)); });
+}
+ct_tensor ct_binary_int(int op, ct_tensor a, int64_t s) {
+  return guard_tensor([&] { return binary(op, ref(a), wrapped_integer(s)); });
 }
 ct_tensor ct_scalar_binary(int op, double s, ct_tensor a) {
   return guard_tensor([&] { return binary(op, wrapped_scalar(s), ref(a)); });

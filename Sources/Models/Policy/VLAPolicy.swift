@@ -112,7 +112,7 @@ public final class VLAPolicy: Module {
   /// Tokens, actions, log-probs and entropies from sampled indices and their distribution.
   private func output(indices: Tensor, distribution: ActionDistribution, values: Tensor?, k: Int) throws -> PolicyOutput {
     let b = indices.size(0)
-    let tokens = try (indices + Double(actionTokenizer.firstActionID)).reshape([b, k, 7])
+    let tokens = try (indices + actionTokenizer.firstActionID).reshape([b, k, 7])
     let table = try Tensor(ActionTokenizer.centresByIndex.map(Float.init), shape: [ActionTokenizer.bins])
     let actions = try table.indexSelect(dim: 0, index: indices.flatten()).reshape([b, k, 7])
     return PolicyOutput(
@@ -137,7 +137,7 @@ public final class VLAPolicy: Module {
       allLogProbs.append(distribution.logProbs)
       indices.append(index)
       if step == VLAConfig.actionDimensions - 1 { break }
-      let token = try index + Double(actionTokenizer.firstActionID)
+      let token = try index + actionTokenizer.firstActionID
       validKeys = try Tensor.cat([validKeys, Tensor.ones([validKeys.size(0), 1], dtype: .bool)], dim: 1)
       position = try position + 1
       let step = try lm(
@@ -167,7 +167,7 @@ public final class VLAPolicy: Module {
     let values = try values(hidden, lastPrompt: prefix.length - 1)
     let logits = try languageModel.lmHead(hidden.slice(dim: 1, start: prefix.length - 1))  // [B, 7, V]
     let distribution = try ActionDistribution(logits: logits, settings: sampling)
-    return try output(indices: flat - Double(actionTokenizer.firstActionID), distribution: distribution, values: values, k: 1)
+    return try output(indices: flat - actionTokenizer.firstActionID, distribution: distribution, values: values, k: 1)
   }
 
   /// OFT: K x 7 action positions (zero embeddings) after the prefix, decoded in one forward. The
@@ -192,7 +192,7 @@ public final class VLAPolicy: Module {
     let values = try values(hidden, lastPrompt: prefix.length - 1)
     let logits = try languageModel.lmHead(hidden.slice(dim: 1, start: prefix.length))  // [B, K*7, V]
     let distribution = try ActionDistribution(logits: logits, settings: sampling)
-    let indices = try tokens.map { try $0.reshape([b, n]) - Double(actionTokenizer.firstActionID) }
+    let indices = try tokens.map { try $0.reshape([b, n]) - actionTokenizer.firstActionID }
       ?? distribution.sample(settings: sampling, generator: generator)
     return try output(indices: indices, distribution: distribution, values: values, k: config.numActionChunks)
   }

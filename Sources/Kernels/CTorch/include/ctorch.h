@@ -122,6 +122,7 @@ ct_tensor ct_unary(int op, ct_tensor t);
 ct_tensor ct_binary(int op, ct_tensor a, ct_tensor b);
 ct_tensor ct_binary_scalar(int op, ct_tensor a, double s);     // a (op) s
 ct_tensor ct_scalar_binary(int op, double s, ct_tensor a);     // s (op) a
+ct_tensor ct_binary_int(int op, ct_tensor a, int64_t s);       // a (op) s, s an integer
 ct_tensor ct_clamp(ct_tensor t, double lo, double hi, bool has_lo, bool has_hi);
 
 // ---- linear algebra and neural-network functions ------------------------------------------------
