@@ -48,11 +48,13 @@ let package = Package(
     .library(name: "Torch", targets: ["Torch"]),
     .library(name: "Sim", targets: ["Sim"]),
     .executable(name: "rlinf-sim", targets: ["SimTool"]),
+    .executable(name: "rlinf-sft", targets: ["SFTTool"]),
     // SentencePiece in a library of its own, loaded privately at run time (see csentencepiece.h).
     .library(name: "rlinf-sentencepiece", type: .dynamic, targets: ["CSentencePiece"]),
     .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
     .executable(name: "bench-tensor-swift", targets: ["TensorBench"]),
     .executable(name: "bench-sim-swift", targets: ["SimBench"]),
+    .executable(name: "bench-policy-swift", targets: ["PolicyBench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -94,6 +96,8 @@ let package = Package(
     .target(
       name: "CSentencePieceLoader", path: "Sources/Kernels/CSentencePieceLoader",
       linkerSettings: [.linkedLibrary("dl")]),
+    // System helpers (line-buffered output; io_uring, NUMA and affinity with the pipeline).
+    .target(name: "CSys", path: "Sources/Kernels/CSys"),
     // Tensors, autograd, nn blocks, optimizers, safetensors tensors.
     .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
     // The embedded batched tabletop simulator: MuJoCo physics, ray-cast observations, tasks,
@@ -102,10 +106,19 @@ let package = Package(
     // VLA policies (OpenVLA, OpenVLA-OFT) on the Torch layer: vision transformers, the Llama
     // decoder, tokenizers, action tokens, value head, checkpoints with Hugging Face names.
     .target(name: "Models", dependencies: ["Torch", "CSentencePieceLoader"]),
+    // The learning core: losses and update steps over tensors (PPO, GRPO, SFT).
+    .target(name: "RL", dependencies: ["Models", "Torch"]),
+    // Joins simulator, policies and algorithms: SFT on demonstrations, closed-loop evaluation,
+    // (later) the staged rollout/training loop.
+    .target(name: "Pipeline", dependencies: ["RL", "Models", "Sim", "Torch"]),
+    // rlinf-sft: demonstrations -> supervised fine-tuning -> success rate in the simulator.
+    .executableTarget(
+      name: "SFTTool",
+      dependencies: ["CSys", "Pipeline", "RL", "Models", "Sim", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // rlinf-sim: task list, observation grids, expert GIFs, demonstration datasets.
     .executableTarget(
       name: "SimTool",
-      dependencies: ["Sim", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["CSys", "Sim", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // `make run` for now: trains a small network and prints its loss falling.
     .executableTarget(name: "SmokeDemo", dependencies: ["Torch"]),
     // The Swift half of tools/bench-tensor.
@@ -114,8 +127,11 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     // The Swift half of tools/bench-sim.
     .executableTarget(name: "SimBench", dependencies: ["Sim"], path: "Sources/Benchmarks/SimBench"),
+    // The Swift half of tools/bench-policy.
+    .executableTarget(name: "PolicyBench", dependencies: ["CSys", "Models", "Torch"], path: "Sources/Benchmarks/PolicyBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
+    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RL", "Models", "Sim", "Torch", "TestSupport"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],
   swiftLanguageModes: [.v6],

@@ -1,6 +1,8 @@
 // rlinf-sim: look at and use the embedded tabletop simulator from the command line.
 import ArgumentParser
+import CSys
 import Foundation
+
 import Sim
 
 @main
@@ -129,6 +131,7 @@ struct Demos: ParsableCommand {
   @Option(help: "Output path (.demos.safetensors).") var out = "demos.demos.safetensors"
 
   func run() throws {
+    csys_line_buffered_stdout()
     let start = Date()
     let dataset = try DemoRecorder.record(
       tasks: try taskNames(tasks, split: split), episodesPerTask: episodes, split: split, imageSize: size,

@@ -1,5 +1,12 @@
 import Torch
 
+/// OpenVLA's prompt template.
+public enum PromptBatchText {
+  public static func prompt(_ instruction: String) -> String {
+    "In: What action should the robot take to \(instruction.lowercased())?\nOut:"
+  }
+}
+
 /// A batch of prompts laid out as OpenVLA does, left-padded so every sequence ends at the same
 /// position: [pads, BOS, image patches, prompt text]. Text follows OpenVLA's template:
 /// "In: What action should the robot take to {instruction}?\nOut:".
@@ -15,9 +22,7 @@ struct PromptBatch {
 
   var length: Int { embeddings.size(1) }
 
-  static func prompt(_ instruction: String) -> String {
-    "In: What action should the robot take to \(instruction.lowercased())?\nOut:"
-  }
+  static func prompt(_ instruction: String) -> String { PromptBatchText.prompt(instruction) }
 
   /// text: per row, token ids of BOS + prompt. patches: projected image features [B, P, D].
   init(textTokens text: [[Int]], patches: Tensor, embed: Embedding) throws {

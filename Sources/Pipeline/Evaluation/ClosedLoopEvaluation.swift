@@ -1,0 +1,59 @@
+import Models
+import Sim
+import Torch
+
+/// Rolls a policy out in the embedded simulator and measures success: every environment runs
+/// one episode (its first), the policy acting on the observation buffers without copying them.
+public enum ClosedLoopEvaluation {
+  public struct Result: Sendable {
+    /// success_once per task name: (successes, episodes).
+    public let perTask: [String: (successes: Int, episodes: Int)]
+    public var successRate: Double {
+      let total = perTask.values.reduce(0) { $0 + $1.episodes }
+      return total == 0 ? 0 : Double(perTask.values.reduce(0) { $0 + $1.successes }) / Double(total)
+    }
+  }
+
+  /// `episodesPerTask` episodes of each task, reset-state ids from `seed`.
+  public static func run(
+    policy: VLAPolicy, tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, seed: UInt64 = 1000,
+    threads: Int = 2, sampling: SamplingSettings = SamplingSettings(greedy: true)
+  ) throws -> Result {
+    var config = TabletopConfig()
+    config.tasks = tasks.flatMap { Array(repeating: $0, count: episodesPerTask) }
+    config.numEnvs = config.tasks.count
+    config.split = split
+    config.imageSize = policy.config.imageSize
+    config.threads = threads
+    config.seed = seed
+    config.autoReset = false
+    let env = try TabletopEnv(config: config)
+    let n = env.numEnvs
+    let chunk = policy.config.numActionChunks
+    let images = try Tensor(borrowing: env.rgb.baseAddress!, shape: [n, env.imageSize, env.imageSize, 3], dtype: .uint8) {}
+    var outcome = [Bool?](repeating: nil, count: n)
+    let generator = try Generator(seed: seed)
+    while outcome.contains(where: { $0 == nil }) {
+      let output = try Autograd.withNoGrad {
+        try policy.act(images: images, instructions: env.instructions, sampling: sampling, generator: generator)
+      }
+      let normalized = try output.actions.doubles()  // [N * K * 7]
+      var actions = [Float](repeating: 0, count: n * chunk * 7)
+      for row in 0..<(n * chunk) {
+        let robot = policy.config.actionStatistics.unnormalize(Array(normalized[(row * 7)..<((row + 1) * 7)]))
+        for d in 0..<7 { actions[row * 7 + d] = Float(max(-1, min(1, robot[d]))) }
+      }
+      _ = try env.stepChunk(actions, chunk: chunk)
+      for i in 0..<n where outcome[i] == nil && (env.terminated[i] || env.truncated[i]) {
+        outcome[i] = env.successOnce(i)
+      }
+    }
+    withExtendedLifetime(images) {}
+    var perTask: [String: (successes: Int, episodes: Int)] = [:]
+    for (i, task) in env.tasks.enumerated() {
+      let previous = perTask[task.name] ?? (0, 0)
+      perTask[task.name] = (previous.successes + (outcome[i]! ? 1 : 0), previous.episodes + 1)
+    }
+    return Result(perTask: perTask)
+  }
+}

@@ -1,0 +1,70 @@
+import Dispatch
+import Foundation
+import Models
+import RL
+import Torch
+
+/// Supervised fine-tuning of a policy on a demonstration file: shuffled minibatches, AdamW,
+/// gradient clipping, a progress line every `logEvery` steps.
+public struct SFTRun {
+  public var steps = 1000
+  public var batchSize = 32
+  public var learningRate = 1e-3
+  public var weightDecay = 0.01
+  public var maxGradNorm = 1.0
+  public var seed: UInt64 = 0
+  public var logEvery = 50
+
+  public init() {}
+
+  /// Per logged step: (step, mean loss since the last line).
+  public struct Progress: Sendable {
+    public let step: Int
+    public let loss: Double
+    public let samplesPerSecond: Double
+    public let secondsLeft: Double
+  }
+
+  public func train(policy: VLAPolicy, data: DemoData, log: (Progress) -> Void) throws -> [Progress] {
+    let optimizer = try AdamW(groups: [.init(name: "policy", parameters: policy.namedParameters(), lr: learningRate, weightDecay: weightDecay)])
+    var rng = SeededRandom(seed: seed)
+    var order: [Int] = []
+    var history: [Progress] = []
+    var lossSum = 0.0, lossCount = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    for step in 1...steps {
+      if order.count < batchSize { order += (0..<data.count).shuffled(using: &rng) }
+      let rows = Array(order.prefix(batchSize))
+      order.removeFirst(batchSize)
+      let batch = try data.batch(rows: rows, chunk: policy.config.numActionChunks, tokenizer: policy.actionTokenizer)
+      let metrics = try SupervisedFineTuning.step(
+        policy: policy, optimizer: optimizer, images: batch.images, instructions: batch.instructions,
+        targetTokens: batch.tokens, maxGradNorm: maxGradNorm)
+      lossSum += metrics.loss
+      lossCount += 1
+      if step % logEvery == 0 || step == steps {
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let progress = Progress(
+          step: step, loss: lossSum / Double(lossCount), samplesPerSecond: Double(step * batchSize) / elapsed,
+          secondsLeft: elapsed / Double(step) * Double(steps - step))
+        history.append(progress)
+        log(progress)
+        (lossSum, lossCount) = (0, 0)
+      }
+    }
+    return history
+  }
+}
+
+/// SplitMix64 for shuffling: batches depend only on the seed.
+struct SeededRandom: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

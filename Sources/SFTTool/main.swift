@@ -1,0 +1,93 @@
+// rlinf-sft: supervised fine-tuning of a VLA policy on the embedded simulator's expert
+// demonstrations, with the success rate measured in closed loop before and after.
+import ArgumentParser
+import CSys
+import Dispatch
+import Foundation
+
+import Models
+import Pipeline
+import Sim
+import Torch
+
+@main
+struct RlinfSFT: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rlinf-sft", abstract: "Supervised fine-tuning of VLA policies on expert demonstrations.",
+    subcommands: [Train.self, Tokenizer.self])
+}
+
+extension ActionHead: ExpressibleByArgument {}
+extension Split: ExpressibleByArgument {}
+
+struct Tokenizer: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Write the tiny configuration's SentencePiece model.")
+  @Option(help: "Output path.") var out = TinyTokenizer.shippedPath
+
+  func run() throws {
+    csys_line_buffered_stdout()
+    let tokenizer = try TinyTokenizer.train()
+    try tokenizer.modelBytes.write(to: URL(fileURLWithPath: out))
+    print("wrote \(out): \(tokenizer.vocabularySize) pieces")
+  }
+}
+
+struct Train: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Record demonstrations, fine-tune the tiny policy, evaluate it.")
+  @Option(help: "openvla or oft.") var head: ActionHead = .oft
+  @Option(help: "Action chunk size K (oft).") var chunks = 4
+  @Option(help: "Comma-separated tasks (default: the five pick tasks).") var tasks = "pick-red-cube,pick-green-cube,pick-blue-cylinder,pick-yellow-sphere,pick-purple-cylinder"
+  @Option(help: "Expert episodes per task to record (ignored with --demos).") var episodes = 40
+  @Option(help: "Use this demonstration file instead of recording.") var demos: String?
+  @Option(help: "Optimiser steps.") var steps = 1500
+  @Option(help: "Batch size.") var batch = 32
+  @Option(help: "Learning rate.") var lr = 1e-3
+  @Option(help: "Evaluation episodes per task, before and after training.") var evalEpisodes = 10
+  @Option(help: "Worker threads (libtorch intra-op and simulator).") var threads = 2
+  @Option(help: "Checkpoint directory to write.") var out = "runs/sft"
+  @Option(help: "Seed.") var seed: UInt64 = 0
+
+  func run() throws {
+    TorchRuntime.configureThreads(threads)
+    TorchRuntime.manualSeed(seed)
+    let start = DispatchTime.now().uptimeNanoseconds
+    func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    let taskNames = tasks.split(separator: ",").map(String.init)
+
+    let demoPath = demos ?? out + "/demos.demos.safetensors"
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    if demos == nil {
+      print("recording \(episodes) expert episodes of each of \(taskNames.count) tasks ...")
+      let dataset = try DemoRecorder.record(tasks: taskNames, episodesPerTask: episodes, seed: seed, threads: threads) { print("  " + $0) }
+      try dataset.write(to: demoPath)
+    }
+    let data = try DemoData(path: demoPath)
+    print(String(format: "demonstrations: %d steps (%.0f s so far)", data.count, elapsed()))
+
+    let tokenizer = try TinyTokenizer.load()
+    let config = VLAConfig.tiny(head: head, numActionChunks: chunks, textVocabulary: tokenizer.vocabularySize)
+    let policy = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: seed))
+    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), \(policy.parameterCount) parameters")
+
+    let before = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads)
+    print(String(format: "success before SFT: %.1f%% (%.0f s so far)", 100 * before.successRate, elapsed()))
+
+    var run = SFTRun()
+    run.steps = steps
+    run.batchSize = batch
+    run.learningRate = lr
+    run.seed = seed
+    _ = try run.train(policy: policy, data: data) { p in
+      print(String(format: "sft step %5d/%d  loss %.4f  %.0f samples/s  ETA %.0f s", p.step, steps, p.loss, p.samplesPerSecond, p.secondsLeft))
+    }
+    try VLACheckpoint.save(policy, to: out + "/checkpoint")
+
+    let after = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads)
+    print(String(format: "\nsuccess after SFT: %.1f%% (before: %.1f%%), %d episodes, %.0f s in all", 100 * after.successRate, 100 * before.successRate, after.perTask.values.reduce(0) { $0 + $1.episodes }, elapsed()))
+    for name in taskNames {
+      let r = after.perTask[name]!
+      print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.successes)/\(r.episodes)")
+    }
+    print("checkpoint: \(out)/checkpoint")
+  }
+}
