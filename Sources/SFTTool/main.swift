@@ -46,6 +46,7 @@ struct Train: ParsableCommand {
   @Option(help: "Worker threads (libtorch intra-op and simulator).") var threads = 2
   @Option(help: "Checkpoint directory to write.") var out = "runs/sft"
   @Option(help: "Seed.") var seed: UInt64 = 0
+  @Flag(help: "Feed the proprioceptive state as a token after the image (OpenVLA-OFT's proprio projector).") var proprio = false
 
   func run() throws {
     TorchRuntime.configureThreads(threads)
@@ -65,9 +66,10 @@ struct Train: ParsableCommand {
     print(String(format: "demonstrations: %d steps (%.0f s so far)", data.count, elapsed()))
 
     let tokenizer = try TinyTokenizer.load()
-    let config = VLAConfig.tiny(head: head, numActionChunks: chunks, textVocabulary: tokenizer.vocabularySize)
+    let config = VLAConfig.tiny(
+      head: head, numActionChunks: chunks, textVocabulary: tokenizer.vocabularySize, proprioDim: proprio ? TabletopEnv.stateSize : 0)
     let policy = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: seed))
-    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), \(policy.parameterCount) parameters")
+    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), \(policy.parameterCount) parameters")
 
     let before = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads)
     print(String(format: "success before SFT: %.1f%% (%.0f s so far)", 100 * before.successRate, elapsed()))

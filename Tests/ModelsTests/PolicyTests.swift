@@ -140,3 +140,25 @@ import Torch
     }
   }
 }
+
+@Suite struct ProprioTests {
+  /// With proprio_dim > 0 the state is one more token: required, and it changes the output.
+  @Test func stateTokenIsUsed() throws {
+    var config = VLAConfig.tiny(head: .oft, numActionChunks: 2, textVocabulary: testTokenizer.vocabularySize, proprioDim: 8)
+    config.vision[0].depth = 2
+    config.llm.numHiddenLayers = 2
+    let policy = try VLAPolicy(config: config, tokenizer: testTokenizer, generator: Generator(seed: 1))
+    #expect(policy.namedParameters().contains { $0.name == "proprio_projector.fc1.weight" })
+    let images = try testImages(2)
+    let instructions = ["pick up the red cube", "pick up the red cube"]
+    #expect(throws: ModelError.self) { try policy.act(images: images, instructions: instructions, sampling: SamplingSettings()) }
+    let a = try Tensor.zeros([2, 8]), b = try Tensor.ones([2, 8])
+    let (x, y) = try Autograd.withNoGrad {
+      (try policy.act(images: images, instructions: instructions, state: a, sampling: SamplingSettings(greedy: true)),
+       try policy.act(images: images, instructions: instructions, state: b, sampling: SamplingSettings(greedy: true)))
+    }
+    #expect(try maxDifference(x.entropies, y.entropies) > 1e-5)
+    let recomputed = try policy.evaluate(images: images, instructions: instructions, state: a, tokens: x.tokens, sampling: SamplingSettings(greedy: true))
+    #expect(try maxDifference(recomputed.logProbs, x.logProbs) < 1e-4)
+  }
+}

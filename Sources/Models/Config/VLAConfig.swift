@@ -18,16 +18,19 @@ public struct VLAConfig: Codable, Sendable, Equatable {
   /// Value head outputs: 1 (chunk-level value) or numActionChunks (action-level); 0 = none.
   public var valueOutputs: Int
   public var actionStatistics: ActionStatistics
+  /// Size of the proprioceptive state fed as one extra token after the image patches
+  /// (OpenVLA-OFT's proprio projector); 0 = images and text only, as in OpenVLA.
+  public var proprioDim: Int
   public static let actionDimensions = 7
 
   enum CodingKeys: String, CodingKey {
     case vision, llm = "text_config", head = "action_head", numActionChunks = "num_action_chunks"
-    case valueOutputs = "value_outputs", actionStatistics = "norm_stats"
+    case valueOutputs = "value_outputs", actionStatistics = "norm_stats", proprioDim = "proprio_dim"
   }
 
   public init(
     vision: [ViTConfig], llm: LlamaConfig, head: ActionHead, numActionChunks: Int, valueOutputs: Int,
-    actionStatistics: ActionStatistics = .identity
+    actionStatistics: ActionStatistics = .identity, proprioDim: Int = 0
   ) {
     self.vision = vision
     self.llm = llm
@@ -35,6 +38,18 @@ public struct VLAConfig: Codable, Sendable, Equatable {
     self.numActionChunks = numActionChunks
     self.valueOutputs = valueOutputs
     self.actionStatistics = actionStatistics
+    self.proprioDim = proprioDim
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    vision = try c.decode([ViTConfig].self, forKey: .vision)
+    llm = try c.decode(LlamaConfig.self, forKey: .llm)
+    head = try c.decode(ActionHead.self, forKey: .head)
+    numActionChunks = try c.decode(Int.self, forKey: .numActionChunks)
+    valueOutputs = try c.decodeIfPresent(Int.self, forKey: .valueOutputs) ?? 0
+    actionStatistics = try c.decodeIfPresent(ActionStatistics.self, forKey: .actionStatistics) ?? .identity
+    proprioDim = try c.decodeIfPresent(Int.self, forKey: .proprioDim) ?? 0
   }
 
   public var visionDim: Int { vision.reduce(0) { $0 + $1.embedDim } }
@@ -58,6 +73,7 @@ public struct VLAConfig: Codable, Sendable, Equatable {
     guard numActionChunks >= 1, head == .oft || numActionChunks == 1 else {
       throw ModelError.invalidConfig("num_action_chunks must be 1 for the openvla head and at least 1 for oft (got \(numActionChunks))")
     }
+    guard proprioDim >= 0 else { throw ModelError.invalidConfig("proprio_dim must not be negative (got \(proprioDim))") }
     guard [0, 1, numActionChunks].contains(valueOutputs) else {
       throw ModelError.invalidConfig("value_outputs must be 0, 1 (chunk level) or num_action_chunks \(numActionChunks) (action level), got \(valueOutputs)")
     }
@@ -65,7 +81,7 @@ public struct VLAConfig: Codable, Sendable, Equatable {
 
   /// The tiny configuration that trains on a CPU in minutes: 64x64 images, one small ViT, a
   /// 4-layer Llama; `textVocabulary` is the tokenizer's size (action tokens come after it).
-  public static func tiny(head: ActionHead, numActionChunks: Int = 1, textVocabulary: Int) -> VLAConfig {
+  public static func tiny(head: ActionHead, numActionChunks: Int = 1, textVocabulary: Int, proprioDim: Int = 0) -> VLAConfig {
     VLAConfig(
       vision: [ViTConfig(
         imageSize: 64, patchSize: 8, embedDim: 96, depth: 4, numHeads: 4, mlpRatio: 2, classToken: true,
@@ -74,7 +90,7 @@ public struct VLAConfig: Codable, Sendable, Equatable {
       llm: LlamaConfig(
         vocabSize: textVocabulary + ActionTokenizer.bins, hiddenSize: 128, intermediateSize: 256, numHiddenLayers: 4,
         numAttentionHeads: 4, numKeyValueHeads: 2, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512),
-      head: head, numActionChunks: head == .oft ? numActionChunks : 1, valueOutputs: 1)
+      head: head, numActionChunks: head == .oft ? numActionChunks : 1, valueOutputs: 1, proprioDim: proprioDim)
   }
 
   /// OpenVLA 7B's published shape: DINOv2 ViT-L/14 (4 registers) + SigLIP So400m/14 at 224 px,

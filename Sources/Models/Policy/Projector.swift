@@ -72,3 +72,19 @@ public final class ValueHead: Module {
   // [B, hidden] -> [B, outputs]
   func callAsFunction(_ h: Tensor) throws -> Tensor { try fc3(fc2(fc1(h).gelu()).gelu()) }
 }
+
+/// OpenVLA-OFT's proprio projector: the robot state as one token of the language model's width
+/// (fc1, GELU, fc2), placed after the image patches.
+final class ProprioProjector: Module {
+  let fc1: Linear, fc2: Linear
+
+  init(inputs: Int, llmDim: Int, generator: Generator?) throws {
+    fc1 = try Linear(inputs, llmDim, generator: generator)
+    fc2 = try Linear(llmDim, llmDim, generator: generator)
+  }
+
+  var children: [(name: String, module: any Module)] { [("fc1", fc1), ("fc2", fc2)] }
+
+  // [B, inputs] -> [B, llmDim]
+  func callAsFunction(_ state: Tensor) throws -> Tensor { try fc2(fc1(state).gelu()) }
+}

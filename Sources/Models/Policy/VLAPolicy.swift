@@ -30,6 +30,7 @@ public final class VLAPolicy: Module {
   public let actionTokenizer: ActionTokenizer
   let visionBackbone: VisionBackbone
   let projector: Projector
+  let proprioProjector: ProprioProjector?
   public let languageModel: LlamaForCausalLM
   public private(set) var valueHead: ValueHead?
   private var promptCache: [String: [Int]] = [:]
@@ -44,6 +45,7 @@ public final class VLAPolicy: Module {
     actionTokenizer = ActionTokenizer(vocabularySize: config.llm.vocabSize)
     visionBackbone = try VisionBackbone(config.vision, generator: generator)
     projector = try Projector(visionDim: config.visionDim, llmDim: config.llm.hiddenSize, fused: config.vision.count > 1, generator: generator)
+    proprioProjector = config.proprioDim > 0 ? try ProprioProjector(inputs: config.proprioDim, llmDim: config.llm.hiddenSize, generator: generator) : nil
     languageModel = try LlamaForCausalLM(config.llm, generator: generator)
     valueHead = config.valueOutputs > 0 ? try ValueHead(hidden: config.llm.hiddenSize, outputs: config.valueOutputs, generator: generator) : nil
   }
@@ -52,6 +54,7 @@ public final class VLAPolicy: Module {
     var list: [(name: String, module: any Module)] = [
       ("vision_backbone", visionBackbone), ("projector", projector), ("language_model", languageModel),
     ]
+    if let proprioProjector { list.append(("proprio_projector", proprioProjector)) }
     if let valueHead { list.append(("value_head", valueHead)) }
     return list
   }
@@ -69,9 +72,12 @@ public final class VLAPolicy: Module {
 
   // MARK: rollout
 
-  /// Decodes actions for uint8 images [B, H, W, 3] and one instruction per row.
-  public func act(images: Tensor, instructions: [String], sampling: SamplingSettings, generator: Generator? = nil) throws -> PolicyOutput {
-    let prefix = try encodePrefix(images: images, instructions: instructions)
+  /// Decodes actions for uint8 images [B, H, W, 3], one instruction per row and, when the config
+  /// has proprio_dim > 0, the state [B, proprio_dim].
+  public func act(
+    images: Tensor, instructions: [String], state: Tensor? = nil, sampling: SamplingSettings, generator: Generator? = nil
+  ) throws -> PolicyOutput {
+    let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
     switch config.head {
     case .openvla: return try decodeAutoregressive(prefix, sampling: sampling, generator: generator)
     case .oft: return try decodeParallel(prefix, tokens: nil, sampling: sampling, generator: generator)
@@ -80,21 +86,27 @@ public final class VLAPolicy: Module {
 
   /// Log-probs, entropies and values of given action tokens [B, K, 7] in one teacher-forced
   /// forward, with the sampling settings used at rollout (what PPO's ratio needs).
-  public func evaluate(images: Tensor, instructions: [String], tokens: Tensor, sampling: SamplingSettings) throws -> PolicyOutput {
-    let prefix = try encodePrefix(images: images, instructions: instructions)
+  public func evaluate(images: Tensor, instructions: [String], state: Tensor? = nil, tokens: Tensor, sampling: SamplingSettings) throws -> PolicyOutput {
+    let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
     switch config.head {
     case .openvla: return try teacherForced(prefix, tokens: tokens, sampling: sampling)
     case .oft: return try decodeParallel(prefix, tokens: tokens, sampling: sampling, generator: nil)
     }
   }
 
-  func encodePrefix(images: Tensor, instructions: [String]) throws -> PromptBatch {
+  func encodePrefix(images: Tensor, instructions: [String], state: Tensor?) throws -> PromptBatch {
     guard images.rank == 4, images.size(0) == instructions.count, images.size(1) == config.imageSize,
       images.size(2) == config.imageSize, images.size(3) == 3, images.dtype == .uint8
     else {
       throw ModelError.input("images must be uint8 [B, \(config.imageSize), \(config.imageSize), 3] with one instruction per row; got \(images.dtype) \(images.shape) and \(instructions.count) instructions")
     }
-    let patches = try projector(visionBackbone(images))  // [B, P, D]
+    var patches = try projector(visionBackbone(images))  // [B, P, D]
+    if let proprioProjector {
+      guard let state, state.shape == [images.size(0), config.proprioDim] else {
+        throw ModelError.input("this policy reads proprioceptive state: pass state [\(images.size(0)), \(config.proprioDim)] (got \(state.map { "\($0.shape)" } ?? "none"))")
+      }
+      patches = try Tensor.cat([patches, proprioProjector(state.to(dtype: .float32)).unsqueeze(1)], dim: 1)  // [B, P + 1, D]
+    }
     let text = try instructions.map { instruction -> [Int] in
       if let ids = promptCache[instruction] { return ids }
       let ids = [tokenizer.bosID] + (try tokenizer.encode(PromptBatch.prompt(instruction)))

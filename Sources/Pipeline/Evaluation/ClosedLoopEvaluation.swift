@@ -31,11 +31,14 @@ public enum ClosedLoopEvaluation {
     let n = env.numEnvs
     let chunk = policy.config.numActionChunks
     let images = try Tensor(borrowing: env.rgb.baseAddress!, shape: [n, env.imageSize, env.imageSize, 3], dtype: .uint8) {}
+    let state = try Tensor(borrowing: env.state.baseAddress!, shape: [n, TabletopEnv.stateSize], dtype: .float32) {}
     var outcome = [Bool?](repeating: nil, count: n)
     let generator = try Generator(seed: seed)
     while outcome.contains(where: { $0 == nil }) {
       let output = try Autograd.withNoGrad {
-        try policy.act(images: images, instructions: env.instructions, sampling: sampling, generator: generator)
+        try policy.act(
+          images: images, instructions: env.instructions, state: policy.config.proprioDim > 0 ? state : nil,
+          sampling: sampling, generator: generator)
       }
       let normalized = try output.actions.doubles()  // [N * K * 7]
       var actions = [Float](repeating: 0, count: n * chunk * 7)
@@ -48,7 +51,7 @@ public enum ClosedLoopEvaluation {
         outcome[i] = env.successOnce(i)
       }
     }
-    withExtendedLifetime(images) {}
+    withExtendedLifetime((images, state)) {}
     var perTask: [String: (successes: Int, episodes: Int)] = [:]
     for (i, task) in env.tasks.enumerated() {
       let previous = perTask[task.name] ?? (0, 0)

@@ -7,6 +7,7 @@ import Torch
 public final class DemoData {
   public let images: Tensor          // [T, H, W, 3] uint8
   public let actions: [Float]        // [T * 7]
+  public let state: Tensor           // [T, 8] float32
   public let episode: [Int32]        // [T]
   public let instructions: [String]  // [T]
   public let taskNames: [String]
@@ -19,6 +20,7 @@ public final class DemoData {
     }
     images = try file.tensor("rgb")
     actions = try file.tensor("action").scalars(as: Float.self)
+    state = try file.tensor("state")
     episode = try file.tensor("episode_index").scalars(as: Int32.self)
     let taskIndex = try file.tensor("task_index").scalars(as: Int32.self)
     struct TaskEntry: Decodable { let name: String; let instruction: String }
@@ -29,7 +31,7 @@ public final class DemoData {
 
   /// Images, instructions and target tokens [B, K, 7] for rows `rows`: the actions of steps
   /// t ..< t + K of the same episode (the last one repeated past the episode's end).
-  public func batch(rows: [Int], chunk: Int, tokenizer: ActionTokenizer) throws -> (images: Tensor, instructions: [String], tokens: Tensor) {
+  public func batch(rows: [Int], chunk: Int, tokenizer: ActionTokenizer) throws -> (images: Tensor, instructions: [String], state: Tensor, tokens: Tensor) {
     var tokens: [Int64] = []
     tokens.reserveCapacity(rows.count * chunk * 7)
     for row in rows {
@@ -41,6 +43,6 @@ public final class DemoData {
     }
     let index = try Tensor(rows.map(Int64.init), shape: [rows.count])
     return (try images.indexSelect(dim: 0, index: index), rows.map { instructions[$0] },
-            try Tensor(tokens, shape: [rows.count, chunk, 7]))
+            try state.indexSelect(dim: 0, index: index), try Tensor(tokens, shape: [rows.count, chunk, 7]))
   }
 }

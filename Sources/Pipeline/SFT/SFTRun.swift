@@ -39,7 +39,7 @@ public struct SFTRun {
       let batch = try data.batch(rows: rows, chunk: policy.config.numActionChunks, tokenizer: policy.actionTokenizer)
       let metrics = try SupervisedFineTuning.step(
         policy: policy, optimizer: optimizer, images: batch.images, instructions: batch.instructions,
-        targetTokens: batch.tokens, maxGradNorm: maxGradNorm)
+        state: policy.config.proprioDim > 0 ? batch.state : nil, targetTokens: batch.tokens, maxGradNorm: maxGradNorm)
       lossSum += metrics.loss
       lossCount += 1
       if step % logEvery == 0 || step == steps {
