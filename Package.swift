@@ -131,6 +131,7 @@ let package = Package(
     .executableTarget(name: "PolicyBench", dependencies: ["CSys", "Models", "Torch"], path: "Sources/Benchmarks/PolicyBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
+    .testTarget(name: "RLTests", dependencies: ["RL", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RL", "Models", "Sim", "Torch", "TestSupport"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],

@@ -25,7 +25,6 @@ struct Tokenizer: ParsableCommand {
   @Option(help: "Output path.") var out = TinyTokenizer.shippedPath
 
   func run() throws {
-    csys_line_buffered_stdout()
     let tokenizer = try TinyTokenizer.train()
     try tokenizer.modelBytes.write(to: URL(fileURLWithPath: out))
     print("wrote \(out): \(tokenizer.vocabularySize) pieces")
@@ -49,6 +48,7 @@ struct Train: ParsableCommand {
   @Flag(help: "Feed the proprioceptive state as a token after the image (OpenVLA-OFT's proprio projector).") var proprio = false
 
   func run() throws {
+    csys_line_buffered_stdout()
     TorchRuntime.configureThreads(threads)
     TorchRuntime.manualSeed(seed)
     let start = DispatchTime.now().uptimeNanoseconds

@@ -53,8 +53,8 @@ extension EnvInstance {
 
   /// The third-person camera: in front of the table (at -y), looking at its centre.
   func thirdPersonView(aspect: Float) -> RcView {
-    let eye = SIMD3<Float>(0, -0.36, 0.32) + variation.cameraJitter
-    return view(eye: eye, lookAt: SIMD3(0, 0.01, 0.02), up: SIMD3(0, 0, 1), fovDegrees: 50, aspect: aspect)
+    let eye = SIMD3<Float>(0, -0.30, 0.30) + variation.cameraJitter
+    return view(eye: eye, lookAt: SIMD3(0, 0.0, 0.02), up: SIMD3(0, 0, 1), fovDegrees: 42, aspect: aspect)
   }
 
   /// The wrist camera: just under the palm, looking down along the jaw, turning with the hand.

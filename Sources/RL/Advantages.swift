@@ -1,0 +1,94 @@
+import Torch
+
+/// Advantages and returns (shared/reference/rlinf-vla.md, "Data layout and advantages").
+/// Time runs along dimension 0: rewards [T, B], values and dones [T + 1, B], where dones[t + 1]
+/// says the episode ended with step t and values[T] is the bootstrap value.
+public enum Advantages {
+  /// Generalised advantage estimation (Schulman et al. 2016):
+  ///   delta_t = r_t + gamma * V_{t+1} * (1 - d_{t+1}) - V_t
+  ///   A_t     = delta_t + gamma * lambda * (1 - d_{t+1}) * A_{t+1}
+  ///   return_t = A_t + V_t
+  public static func gae(
+    rewards: Tensor, values: Tensor, dones: Tensor, gamma: Double, lambda: Double
+  ) throws -> (advantages: Tensor, returns: Tensor) {
+    let steps = rewards.size(0)
+    guard values.size(0) == steps + 1, dones.size(0) == steps + 1 else {
+      throw TorchError("gae: rewards have \(steps) steps; values and dones need \(steps + 1), got \(values.size(0)) and \(dones.size(0))")
+    }
+    return try Autograd.withNoGrad {
+      let notDone = try 1.0 - dones.to(dtype: .float32)  // [T + 1, B]
+      var next = try rewards.select(dim: 0, index: 0).zerosLike()  // A_{T} = 0
+      var advantages: [Tensor] = []
+      for t in stride(from: steps - 1, through: 0, by: -1) {
+        let continuing = try notDone.select(dim: 0, index: t + 1)
+        let delta = try rewards.select(dim: 0, index: t) + values.select(dim: 0, index: t + 1) * continuing * gamma
+          - values.select(dim: 0, index: t)
+        next = try delta + next * continuing * (gamma * lambda)
+        advantages.append(next)
+      }
+      let stacked = try Tensor.stack(advantages.reversed(), dim: 0)  // [T, B]
+      return (stacked, try stacked + values.slice(dim: 0, start: 0, end: steps))
+    }
+  }
+
+  /// Which episode ends earn a bootstrap bonus: `standard` on truncation only, `always` on
+  /// truncation and termination.
+  public enum BootstrapType: String, Sendable, Codable {
+    case standard, always
+  }
+
+  /// Partial reset: the last reward of an episode gets + gamma * V(final observation), so a
+  /// cut-off episode is valued as continuing. All [T, B].
+  public static func bootstrap(
+    rewards: Tensor, finalValues: Tensor, terminated: Tensor, truncated: Tensor, gamma: Double, type: BootstrapType
+  ) throws -> Tensor {
+    let eligible = type == .standard ? truncated : try truncated.logicalOr(terminated)
+    return try rewards + finalValues * eligible.to(dtype: rewards.dtype) * gamma
+  }
+
+  /// Normalises to zero mean, unit standard deviation over the positions where `mask` is true
+  /// (population statistics); masked-out positions become 0.
+  public static func normalize(_ x: Tensor, mask: Tensor, eps: Double = 1e-8) throws -> Tensor {
+    let m = try mask.to(dtype: x.dtype)
+    let count = try m.sum().item()
+    guard count > 0 else { return try x.zerosLike() }
+    let mean = try (x * m).sum() / count
+    let variance = try ((x - mean).square() * m).sum() / count
+    return try (x - mean) / (variance.sqrt() + eps) * m
+  }
+
+  /// Positions inside each environment's first episode: loss_mask = (cumsum(dones) == 0) for
+  /// dones [T + 1, B] as above, giving [T, B] (step t counts if no episode ended before it).
+  public static func firstEpisodeMask(dones: Tensor) throws -> Tensor {
+    let ended = try dones.slice(dim: 0, start: 0, end: dones.size(0) - 1).to(dtype: .int64).cumsum(dim: 0)  // [T, B]
+    return try ended.eq(0)
+  }
+
+  /// GRPO (group relative policy optimisation): each environment's score is the summed reward of
+  /// its first episode; environments b*g ..< (b+1)*g form a group sharing one reset state;
+  /// A = (score - group mean) / (group std + 1e-6), broadcast over the first-episode mask.
+  /// With `successFilter` (lower, upper), groups whose mean score lies outside [lower, upper]
+  /// (all failed or all succeeded) get no loss: their mask is cleared.
+  public static func grpo(
+    rewards: Tensor, dones: Tensor, groupSize: Int, successFilter: (lower: Double, upper: Double)? = nil
+  ) throws -> (advantages: Tensor, lossMask: Tensor, scores: Tensor) {
+    let envs = rewards.size(1)
+    guard groupSize >= 2, envs % groupSize == 0 else {
+      throw TorchError("grpo: \(envs) environments do not split into groups of group_size \(groupSize) (>= 2)")
+    }
+    return try Autograd.withNoGrad {
+      var mask = try firstEpisodeMask(dones: dones)  // [T, B]
+      let scores = try (rewards * mask.to(dtype: rewards.dtype)).sum(dims: [0])  // [B]
+      let groups = try scores.reshape([envs / groupSize, groupSize])
+      let mean = try groups.mean(dims: [1], keepDims: true)
+      let std = try groups.std(dims: [1], keepDims: true)
+      let advantage = try ((groups - mean) / (std + 1e-6)).reshape([envs])  // [B]
+      if let (lower, upper) = successFilter {
+        let keep = try mean.ge(lower).logicalAnd(mean.le(upper)).expand([envs / groupSize, groupSize]).reshape([1, envs])
+        mask = try mask.logicalAnd(keep)
+      }
+      let broadcast = try advantage.unsqueeze(0) * mask.to(dtype: advantage.dtype)  // [T, B]
+      return (broadcast, mask, scores)
+    }
+  }
+}
