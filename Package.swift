@@ -90,7 +90,7 @@ let package = Package(
       linkerSettings: [.linkedLibrary("vulkan")]),
     // SentencePiece tokenizers (Debian libsentencepiece-dev): load, encode, decode, train.
     .target(
-      name: "CSentencePiece", path: "Sources/Kernels/CSentencePiece",
+      name: "CSentencePiece", dependencies: ["CSentencePieceLoader"], path: "Sources/Kernels/CSentencePiece",
       linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]),
     // Finds and loads librlinf-sentencepiece.so into a private symbol scope.
     .target(

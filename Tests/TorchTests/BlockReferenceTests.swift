@@ -78,15 +78,7 @@ import Torch
   }
 
   @Test func blocksMatchPyTorch() throws {
-    for result in try runReference(Self.cases) {
-      #expect(result.swiftOutput.shape == result.torchOutput.shape, "\(result.name): output shape")
-      let outputError = try maxRelativeError(result.swiftOutput, result.torchOutput)
-      #expect(outputError <= result.tolerance, "\(result.name): output differs by \(outputError)")
-      for (index, swiftGrad, torchGrad) in result.grads {
-        let gradError = try maxRelativeError(swiftGrad, torchGrad)
-        #expect(gradError <= result.tolerance, "\(result.name): gradient of input \(index) differs by \(gradError)")
-      }
-    }
+    try expectMatches(runReference(Self.cases))
   }
 
   /// A KV-cache style query block (T < S) sees keys up to its own position: the last T rows of

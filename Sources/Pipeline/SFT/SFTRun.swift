@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Models
 import RL
+import Sim
 import Torch
 
 /// Supervised fine-tuning of a policy on a demonstration file: shuffled minibatches, AdamW,
@@ -27,7 +28,7 @@ public struct SFTRun {
 
   public func train(policy: VLAPolicy, data: DemoData, log: (Progress) -> Void) throws -> [Progress] {
     let optimizer = try AdamW(groups: [.init(name: "policy", parameters: policy.namedParameters(), lr: learningRate, weightDecay: weightDecay)])
-    var rng = SeededRandom(seed: seed)
+    var rng = SplitMix(seed: seed)  // batches depend only on the seed
     var order: [Int] = []
     var history: [Progress] = []
     var lossSum = 0.0, lossCount = 0
@@ -56,15 +57,3 @@ public struct SFTRun {
   }
 }
 
-/// SplitMix64 for shuffling: batches depend only on the seed.
-struct SeededRandom: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 import Torch
 
 /// One computation done in Swift and, independently, by PyTorch.
@@ -87,4 +88,17 @@ func maxRelativeError(_ a: Tensor, _ b: Tensor) throws -> Double {
   let x = try a.to(dtype: .float64)
   let y = try b.to(dtype: .float64)
   return try ((x - y).abs() / (y.abs() + 1)).max().item()
+}
+
+/// Expects every output and gradient of `results` to match PyTorch within its tolerance.
+func expectMatches(_ results: [ReferenceResult]) throws {
+  for result in results {
+    #expect(result.swiftOutput.shape == result.torchOutput.shape, "\(result.name): output shape")
+    let outputError = try maxRelativeError(result.swiftOutput, result.torchOutput)
+    #expect(outputError <= result.tolerance, "\(result.name): output differs by \(outputError)")
+    for (index, swiftGrad, torchGrad) in result.grads {
+      let gradError = try maxRelativeError(swiftGrad, torchGrad)
+      #expect(gradError <= result.tolerance, "\(result.name): gradient of input \(index) differs by \(gradError)")
+    }
+  }
 }

@@ -9,11 +9,11 @@
 
 #include <stddef.h>
 
+#include "spm_api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct spm_processor spm_processor;
 
 // Loads a serialized model (the bytes of a .model file). NULL with a message on failure.
 spm_processor *spm_load(const char *bytes, size_t length, char *error, int error_size);
@@ -36,21 +36,8 @@ char *spm_train(const char *const *sentences, int count, const char *flags, size
                 char *error, int error_size);
 void spm_free_bytes(char *bytes);
 
-// Every function above, for the loader (looked up with dlsym as "spm_api_table").
-typedef struct spm_api {
-  spm_processor *(*load)(const char *, size_t, char *, int);
-  void (*free)(spm_processor *);
-  int (*encode)(const spm_processor *, const char *, int *, int);
-  int (*decode)(const spm_processor *, const int *, int, char *, int);
-  int (*vocab_size)(const spm_processor *);
-  int (*bos_id)(const spm_processor *);
-  int (*eos_id)(const spm_processor *);
-  int (*unk_id)(const spm_processor *);
-  int (*pad_id)(const spm_processor *);
-  char *(*train)(const char *const *, int, const char *, size_t *, char *, int);
-  void (*free_bytes)(char *);
-} spm_api;
-
+// Every function above, for the loader (type in spm_api.h; looked up with dlsym as
+// "spm_api_table").
 const spm_api *spm_api_table(void);
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
-// spm_api.h (a copy of the types of csentencepiece.h for the loader): a C API over Debian's libsentencepiece: load a tokenizer model, encode and
-// decode, and train a small model from sentences held in memory.
+// spm_api.h: the SentencePiece C API as a table of function pointers (the shim library fills
+// it, see csentencepiece.h), and the loader that finds that library.
 //
 // This target is built as its own shared library (librlinf-sentencepiece.so) and loaded with
 // dlopen(RTLD_LOCAL | RTLD_DEEPBIND) by CSentencePieceLoader, never linked: libsentencepiece
