@@ -162,3 +162,28 @@ import Torch
     #expect(try maxDifference(recomputed.logProbs, x.logProbs) < 1e-4)
   }
 }
+
+@Suite struct FusedBackboneTests {
+  /// OpenVLA's fused backbone: a DINOv2-style and a SigLIP-style encoder side by side, features
+  /// concatenated, fused-gelu-mlp projector (fc1, fc2, fc3).
+  @Test func fusedEncodersFeedTheProjector() throws {
+    var config = VLAConfig.tiny(head: .openvla, textVocabulary: testTokenizer.vocabularySize)
+    config.vision = [
+      .dinov2(imageSize: 64, patchSize: 8, embedDim: 48, depth: 2, numHeads: 4, registers: 2),
+      .siglip(imageSize: 64, patchSize: 8, embedDim: 32, depth: 2, numHeads: 4),
+    ]
+    config.llm.numHiddenLayers = 2
+    let policy = try VLAPolicy(config: config, tokenizer: testTokenizer, generator: Generator(seed: 2))
+    let names = Set(policy.namedParameters().map(\.name))
+    #expect(names.contains("vision_backbone.fused_featurizer.blocks.1.mlp.fc2.weight"))
+    #expect(names.contains("vision_backbone.featurizer.reg_token") && names.contains("vision_backbone.featurizer.blocks.0.ls1.gamma"))
+    #expect(names.contains("projector.fc3.weight"))
+    let features = try Autograd.withNoGrad { try policy.visionBackbone(testImages(2)) }
+    #expect(features.shape == [2, 64, 80])
+    let out = try Autograd.withNoGrad { try policy.act(images: testImages(2), instructions: ["pick up the red cube", "pick up the red cube"], sampling: SamplingSettings()) }
+    #expect(out.actions.shape == [2, 1, 7])
+    var mismatched = config
+    mismatched.vision[1].patchSize = 16
+    #expect(throws: ModelError.self) { try VLAPolicy(config: mismatched, tokenizer: testTokenizer) }
+  }
+}
