@@ -1,0 +1,154 @@
+import Torch
+
+/// PPO's optimisation phase over one rollout's samples: `updateEpochs` passes of shuffled
+/// minibatches of `globalBatchSize` samples, each accumulated over micro-batches of
+/// `microBatchSize`, then gradient clipping and one AdamW step; a step whose loss or gradient is
+/// not finite is skipped (counted, weights untouched). GRPO is the same update without a critic.
+public struct PPOUpdateConfig: Sendable {
+  public var clipRatioLow = 0.2
+  public var clipRatioHigh = 0.28
+  /// Dual clip bound for negative advantages; nil disables it.
+  public var clipRatioC: Double? = 3.0
+  public var entropyBonus = 0.0
+  public var valueClip = 0.2
+  public var huberDelta = 10.0
+  public var updateEpochs = 1
+  public var globalBatchSize = 64
+  public var microBatchSize = 16
+  public var clipGrad = 1.0
+
+  public init() {}
+
+  func validate(samples: Int) throws {
+    guard globalBatchSize >= 1, microBatchSize >= 1, globalBatchSize % microBatchSize == 0 else {
+      throw TorchError("global_batch_size \(globalBatchSize) must be a positive multiple of micro_batch_size \(microBatchSize)")
+    }
+    guard samples >= globalBatchSize else {
+      throw TorchError("the rollout holds \(samples) samples, fewer than global_batch_size \(globalBatchSize)")
+    }
+  }
+}
+
+/// One rollout's training samples, all indexed by sample along dimension 0.
+public struct PPOSamples {
+  /// Rollout log-probabilities [N, ...] at the chosen granularity.
+  public var oldLogProbs: Tensor
+  /// Advantages broadcastable to oldLogProbs.
+  public var advantages: Tensor
+  /// Which entries count, same shape as oldLogProbs.
+  public var mask: Tensor
+  /// Critic targets and rollout values [N, ...]; nil for GRPO.
+  public var returns: Tensor?
+  public var oldValues: Tensor?
+
+  public init(oldLogProbs: Tensor, advantages: Tensor, mask: Tensor, returns: Tensor? = nil, oldValues: Tensor? = nil) {
+    self.oldLogProbs = oldLogProbs
+    self.advantages = advantages
+    self.mask = mask
+    self.returns = returns
+    self.oldValues = oldValues
+  }
+
+  public var count: Int { oldLogProbs.size(0) }
+}
+
+/// What the recomputation returns for a set of sample indices.
+public struct Recomputed {
+  public let logProbs: Tensor
+  public let entropy: Tensor
+  public let values: Tensor?
+  public init(logProbs: Tensor, entropy: Tensor, values: Tensor?) {
+    self.logProbs = logProbs
+    self.entropy = entropy
+    self.values = values
+  }
+}
+
+/// Averages of the update, with RLinf's metric names.
+public struct PPOMetrics: Sendable {
+  public var values: [String: Double] = [:]
+  public var skippedSteps = 0
+  public var steps = 0
+}
+
+public enum PPOUpdate {
+  /// Runs the update. `recompute(indices)` runs the policy (with gradients) on those samples.
+  public static func run(
+    _ samples: PPOSamples, config: PPOUpdateConfig, optimizer: AdamW, shuffleSeed: UInt64,
+    recompute: ([Int]) throws -> Recomputed
+  ) throws -> PPOMetrics {
+    try config.validate(samples: samples.count)
+    let parameters = optimizer.groups.flatMap { $0.parameters.map(\.tensor) }
+    let generator = try Generator(seed: shuffleSeed)
+    var sums: [String: Double] = [:]
+    var metrics = PPOMetrics()
+    let microPerStep = config.globalBatchSize / config.microBatchSize
+    for _ in 0..<config.updateEpochs {
+      // A random permutation: the order of uniform samples.
+      let order = try Tensor.rand([samples.count], generator: generator).topK(samples.count, dim: 0).indices.ints()
+      for start in stride(from: 0, through: samples.count - config.globalBatchSize, by: config.globalBatchSize) {
+        optimizer.zeroGrad()
+        var finite = true
+        var stepSums: [String: Double] = [:]
+        for micro in 0..<microPerStep {
+          let rows = Array(order[(start + micro * config.microBatchSize)..<(start + (micro + 1) * config.microBatchSize)])
+          let (loss, parts) = try microBatchLoss(samples, rows: rows, config: config, recompute: recompute)
+          let value = try loss.item()
+          guard value.isFinite else { finite = false; break }
+          try (loss / Double(microPerStep)).backward()
+          for (key, v) in parts { stepSums[key, default: 0] += v / Double(microPerStep) }
+        }
+        let norm = finite ? try clipGradientNorm(parameters, maxNorm: config.clipGrad) : .nan
+        metrics.steps += 1
+        guard finite, norm.isFinite else {
+          // Skip: weights stay as they were; the bad gradients are discarded.
+          optimizer.zeroGrad()
+          metrics.skippedSteps += 1
+          continue
+        }
+        try optimizer.step()
+        stepSums["train/actor/grad_norm"] = norm
+        for (key, v) in stepSums { sums[key, default: 0] += v }
+      }
+    }
+    let good = Double(max(metrics.steps - metrics.skippedSteps, 1))
+    metrics.values = sums.mapValues { $0 / good }
+    metrics.values["train/actor/lr"] = optimizer.groups.first?.lr ?? 0
+    return metrics
+  }
+
+  /// Policy loss (masked mean of PPO-clip), minus the entropy bonus, plus the critic loss.
+  static func microBatchLoss(
+    _ samples: PPOSamples, rows: [Int], config: PPOUpdateConfig, recompute: ([Int]) throws -> Recomputed
+  ) throws -> (Tensor, [String: Double]) {
+    let index = try Tensor(rows.map(Int64.init))
+    func pick(_ t: Tensor) throws -> Tensor { try t.indexSelect(dim: 0, index: index) }
+    let mask = try pick(samples.mask)
+    let fresh = try recompute(rows)
+    let policy = try Losses.policy(
+      logProbs: fresh.logProbs, oldLogProbs: pick(samples.oldLogProbs), advantages: pick(samples.advantages),
+      clipLow: config.clipRatioLow, clipHigh: config.clipRatioHigh, clipC: config.clipRatioC)
+    let policyLoss = try Losses.maskedMean(policy.loss, mask: mask)
+    let entropy = try Losses.maskedMean(fresh.entropy, mask: mask)
+    var total = try policyLoss - entropy * config.entropyBonus
+    var parts: [String: Double] = [
+      "train/actor/policy_loss": try policyLoss.item(),
+      "train/actor/entropy_loss": try entropy.item(),
+      "train/actor/ratio": try Losses.maskedMean(policy.ratio, mask: mask).item(),
+      "train/actor/clip_fraction": try Losses.maskedMean(policy.clipped.to(dtype: .float32), mask: mask).item(),
+      "train/actor/dual_cliped_ratio": try Losses.maskedMean(policy.dualClipped.to(dtype: .float32), mask: mask).item(),
+      "train/actor/approx_kl": try Losses.maskedMean(policy.approxKL, mask: mask).item(),
+    ]
+    if let values = fresh.values, let returns = samples.returns, let oldValues = samples.oldValues {
+      let critic = try Losses.value(
+        values: values, oldValues: pick(oldValues), returns: pick(returns), valueClip: config.valueClip, huberDelta: config.huberDelta)
+      let valueLoss = try critic.loss.mean()
+      total = try total + valueLoss
+      parts["train/critic/value_loss"] = try valueLoss.item()
+      parts["train/critic/value_clip_ratio"] = try critic.clipped.to(dtype: .float32).mean().item()
+    }
+    parts["train/actor/total_loss"] = try total.item()
+    return (total, parts)
+  }
+}
+
