@@ -46,6 +46,7 @@ struct Train: ParsableCommand {
   @Option(help: "Checkpoint directory to write.") var out = "runs/sft"
   @Option(help: "Seed.") var seed: UInt64 = 0
   @Flag(help: "Feed the proprioceptive state as a token after the image (OpenVLA-OFT's proprio projector).") var proprio = false
+  @Flag(help: "The policy sees the wrist camera instead of the third-person view.") var wrist = false
 
   func run() throws {
     csys_line_buffered_stdout()
@@ -59,19 +60,20 @@ struct Train: ParsableCommand {
     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     if demos == nil {
       print("recording \(episodes) expert episodes of each of \(taskNames.count) tasks ...")
-      let dataset = try DemoRecorder.record(tasks: taskNames, episodesPerTask: episodes, seed: seed, threads: threads) { print("  " + $0) }
+      let dataset = try DemoRecorder.record(
+        tasks: taskNames, episodesPerTask: episodes, wristCamera: wrist, seed: seed, threads: threads) { print("  " + $0) }
       try dataset.write(to: demoPath)
     }
-    let data = try DemoData(path: demoPath)
+    let data = try DemoData(path: demoPath, camera: wrist ? "wrist_rgb" : "rgb")
     print(String(format: "demonstrations: %d steps (%.0f s so far)", data.count, elapsed()))
 
     let tokenizer = try TinyTokenizer.load()
     let config = VLAConfig.tiny(
       head: head, numActionChunks: chunks, textVocabulary: tokenizer.vocabularySize, proprioDim: proprio ? TabletopEnv.stateSize : 0)
     let policy = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: seed))
-    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), \(policy.parameterCount) parameters")
+    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), camera \(wrist ? "wrist" : "third-person"), \(policy.parameterCount) parameters")
 
-    let before = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads)
+    let before = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist)
     print(String(format: "success before SFT: %.1f%% (%.0f s so far)", 100 * before.successRate, elapsed()))
 
     var run = SFTRun()
@@ -84,7 +86,7 @@ struct Train: ParsableCommand {
     }
     try VLACheckpoint.save(policy, to: out + "/checkpoint")
 
-    let after = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads)
+    let after = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist)
     print(String(format: "\nsuccess after SFT: %.1f%% (before: %.1f%%), %d episodes, %.0f s in all", 100 * after.successRate, 100 * before.successRate, after.perTask.values.reduce(0) { $0 + $1.episodes }, elapsed()))
     for name in taskNames {
       let r = after.perTask[name]!

@@ -28,6 +28,7 @@ import Torch
     let dataset = try DemoRecorder.record(tasks: ["pick-red-cube", "push-red-cube-green-marker"], episodesPerTask: 2, threads: 2)
     try dataset.write(to: dir + "/d.demos.safetensors")
     let data = try DemoData(path: dir + "/d.demos.safetensors")
+    #expect(throws: ModelError.self) { try DemoData(path: dir + "/d.demos.safetensors", camera: "wrist_rgb") }
     #expect(data.count == dataset.steps && data.taskNames == ["pick-red-cube", "push-red-cube-green-marker"])
 
     let tokenizer = try TinyTokenizer.train()

@@ -17,7 +17,7 @@ public enum ClosedLoopEvaluation {
   /// `episodesPerTask` episodes of each task, reset-state ids from `seed`.
   public static func run(
     policy: VLAPolicy, tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, seed: UInt64 = 1000,
-    threads: Int = 2, sampling: SamplingSettings = SamplingSettings(greedy: true)
+    threads: Int = 2, sampling: SamplingSettings = SamplingSettings(greedy: true), wristCamera: Bool = false
   ) throws -> Result {
     var config = TabletopConfig()
     config.tasks = tasks.flatMap { Array(repeating: $0, count: episodesPerTask) }
@@ -27,10 +27,13 @@ public enum ClosedLoopEvaluation {
     config.threads = threads
     config.seed = seed
     config.autoReset = false
+    config.wristCamera = wristCamera
     let env = try TabletopEnv(config: config)
     let n = env.numEnvs
     let chunk = policy.config.numActionChunks
-    let images = try Tensor(borrowing: env.rgb.baseAddress!, shape: [n, env.imageSize, env.imageSize, 3], dtype: .uint8) {}
+    // The policy sees one camera: the third-person view, or the wrist view.
+    let pixels = wristCamera ? env.wristRGB! : env.rgb
+    let images = try Tensor(borrowing: pixels.baseAddress!, shape: [n, env.imageSize, env.imageSize, 3], dtype: .uint8) {}
     let state = try Tensor(borrowing: env.state.baseAddress!, shape: [n, TabletopEnv.stateSize], dtype: .float32) {}
     var outcome = [Bool?](repeating: nil, count: n)
     let generator = try Generator(seed: seed)

@@ -13,12 +13,16 @@ public final class DemoData {
   public let taskNames: [String]
   public var count: Int { episode.count }
 
-  public init(path: String) throws {
+  /// `camera`: "rgb" (third person) or "wrist_rgb".
+  public init(path: String, camera: String = "rgb") throws {
     let file = try SafeTensorsFile(path: path)
     guard file.metadata["format"] == "rlinf-demos/1" else {
       throw ModelError.input("\(path) is not an rlinf demonstration file (format \(file.metadata["format"] ?? "none"))")
     }
-    images = try file.tensor("rgb")
+    guard file.names.contains(camera) else {
+      throw ModelError.input("\(path) has no \(camera) images (recorded cameras: \(file.names.filter { $0.hasSuffix("rgb") }.joined(separator: ", ")))")
+    }
+    images = try file.tensor(camera)
     actions = try file.tensor("action").scalars(as: Float.self)
     state = try file.tensor("state")
     episode = try file.tensor("episode_index").scalars(as: Int32.self)
