@@ -27,7 +27,7 @@ public enum Losses {
     let clippedLoss = try -(ratio.clamp(min: 1 - clipLow, max: 1 + clipHigh) * advantages)
     var loss = try unclipped.maximum(clippedLoss)
     let clipped = try clippedLoss.gt(unclipped)
-    var dual = try clipped.logicalAnd(clipped.logicalNot())  // all false
+    var dual = try Tensor.zeros(loss.shape, dtype: .bool)
     if let c = clipC {
       let bound = try advantages * -c  // -c A
       let negative = try advantages.lt(0)
@@ -58,7 +58,7 @@ public enum Losses {
   /// Mean of `x` over positions where `mask` is true (0 when none).
   public static func maskedMean(_ x: Tensor, mask: Tensor) throws -> Tensor {
     let m = try mask.to(dtype: x.dtype)
-    return try (x * m).sum() / (try m.sum().item()).magnitude.clampedBelow(1)
+    return try (x * m).sum() / Swift.max(try m.sum().item(), 1)
   }
 
   /// Trajectory-length normalisation: mean(x * mask / (length / maxEpisodeSteps)), so a short
@@ -67,8 +67,4 @@ public enum Losses {
     let weight = try lengths.to(dtype: x.dtype).clamp(min: 1) / Double(maxEpisodeSteps)
     return try (x * mask.to(dtype: x.dtype) / weight).mean()
   }
-}
-
-extension Double {
-  fileprivate func clampedBelow(_ floor: Double) -> Double { Swift.max(self, floor) }
 }

@@ -50,8 +50,11 @@ struct PromptBatch {
   }
 
   /// Causal mask over the prefix with padding keys removed: [B, 1, T, T].
-  func causalMask() throws -> Tensor {
-    let causal = try Attention.causalMask(queries: length, keys: length)
-    return try causal.unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
+  func causalMask() throws -> Tensor { try Self.causalMask(valid: valid) }
+
+  /// Causal mask over T positions with the keys where `valid` [B, T] is false removed: [B, 1, T, T].
+  static func causalMask(valid: Tensor) throws -> Tensor {
+    let t = valid.size(1)
+    return try Attention.causalMask(queries: t, keys: t).unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
   }
 }

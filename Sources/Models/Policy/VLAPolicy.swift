@@ -34,6 +34,8 @@ public final class VLAPolicy: Module {
   public let languageModel: LlamaForCausalLM
   public private(set) var valueHead: ValueHead?
   private var promptCache: [String: [Int]] = [:]
+  /// Action value of each of the 256 restricted indices [256], built once.
+  private let actionValues: Tensor
 
   public init(config: VLAConfig, tokenizer: SentencePieceTokenizer, generator: Generator? = nil) throws {
     try config.validate()
@@ -43,6 +45,7 @@ public final class VLAPolicy: Module {
     self.config = config
     self.tokenizer = tokenizer
     actionTokenizer = ActionTokenizer(vocabularySize: config.llm.vocabSize)
+    actionValues = try Tensor(ActionTokenizer.centresByIndex.map(Float.init), shape: [ActionTokenizer.bins])
     visionBackbone = try VisionBackbone(config.vision, generator: generator)
     projector = try Projector(visionDim: config.visionDim, llmDim: config.llm.hiddenSize, fused: config.vision.count > 1, generator: generator)
     proprioProjector = config.proprioDim > 0 ? try ProprioProjector(inputs: config.proprioDim, llmDim: config.llm.hiddenSize, generator: generator) : nil
@@ -125,8 +128,7 @@ public final class VLAPolicy: Module {
   private func output(indices: Tensor, distribution: ActionDistribution, values: Tensor?, k: Int) throws -> PolicyOutput {
     let b = indices.size(0)
     let tokens = try (indices + actionTokenizer.firstActionID).reshape([b, k, 7])
-    let table = try Tensor(ActionTokenizer.centresByIndex.map(Float.init), shape: [ActionTokenizer.bins])
-    let actions = try table.indexSelect(dim: 0, index: indices.flatten()).reshape([b, k, 7])
+    let actions = try actionValues.indexSelect(dim: 0, index: indices.flatten()).reshape([b, k, 7])
     return PolicyOutput(
       actions: actions, tokens: tokens, logProbs: try distribution.logProb(of: indices).reshape([b, k, 7]),
       entropies: try distribution.entropy().reshape([b, k, 7]), values: values)
@@ -173,9 +175,7 @@ public final class VLAPolicy: Module {
     let last = try prefix.positions.slice(dim: 1, start: prefix.length - 1)  // [B, 1]
     let steps = try Tensor.arange(1, Double(VLAConfig.actionDimensions)).unsqueeze(0)
     let positions = try Tensor.cat([prefix.positions, last + steps], dim: 1)
-    let t = embeddings.size(1)
-    let mask = try Attention.causalMask(queries: t, keys: t).unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
-    let hidden = try lm(embeddings: embeddings, positions: positions, mask: mask)
+    let hidden = try lm(embeddings: embeddings, positions: positions, mask: PromptBatch.causalMask(valid: valid))
     let values = try values(hidden, lastPrompt: prefix.length - 1)
     let logits = try languageModel.lmHead(hidden.slice(dim: 1, start: prefix.length - 1))  // [B, 7, V]
     let distribution = try ActionDistribution(logits: logits, settings: sampling)
