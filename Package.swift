@@ -49,6 +49,7 @@ let package = Package(
     .library(name: "Sim", targets: ["Sim"]),
     .executable(name: "rlinf-sim", targets: ["SimTool"]),
     .executable(name: "rlinf-sft", targets: ["SFTTool"]),
+    .executable(name: "rlinf-train", targets: ["TrainTool"]),
     // SentencePiece in a library of its own, loaded privately at run time (see csentencepiece.h).
     .library(name: "rlinf-sentencepiece", type: .dynamic, targets: ["CSentencePiece"]),
     .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
@@ -58,6 +59,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // Native layer: the C API over libtorch. libtorch headers stay inside its .cpp files.
@@ -106,15 +108,21 @@ let package = Package(
     // VLA policies (OpenVLA, OpenVLA-OFT) on the Torch layer: vision transformers, the Llama
     // decoder, tokenizers, action tokens, value head, checkpoints with Hugging Face names.
     .target(name: "Models", dependencies: ["Torch", "CSentencePieceLoader"]),
-    // The learning core: losses and update steps over tensors (PPO, GRPO, SFT).
-    .target(name: "RL", dependencies: ["Models", "Torch"]),
+    // Training configs: RLinf-VLA's YAML keys, read strictly and validated before any work.
+    .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+    // The learning core: rollout buffer, advantages, losses and update steps (PPO, GRPO, SFT).
+    .target(name: "RL", dependencies: ["Config", "Models", "Torch"]),
     // Joins simulator, policies and algorithms: SFT on demonstrations, closed-loop evaluation,
     // (later) the staged rollout/training loop.
-    .target(name: "Pipeline", dependencies: ["RL", "Models", "Sim", "Torch"]),
+    .target(name: "Pipeline", dependencies: ["Config", "RL", "Models", "Sim", "Torch"]),
     // rlinf-sft: demonstrations -> supervised fine-tuning -> success rate in the simulator.
     .executableTarget(
       name: "SFTTool",
       dependencies: ["CSys", "Pipeline", "RL", "Models", "Sim", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // rlinf-train: one PPO/GRPO job from a YAML config, in the foreground.
+    .executableTarget(
+      name: "TrainTool",
+      dependencies: ["CSys", "Config", "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // rlinf-sim: task list, observation grids, expert GIFs, demonstration datasets.
     .executableTarget(
       name: "SimTool",
@@ -131,7 +139,8 @@ let package = Package(
     .executableTarget(name: "PolicyBench", dependencies: ["CSys", "Models", "Torch"], path: "Sources/Benchmarks/PolicyBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
-    .testTarget(name: "RLTests", dependencies: ["RL", "Torch", "TestSupport"], exclude: ["Reference"]),
+    .testTarget(name: "RLTests", dependencies: ["Config", "RL", "Models", "Torch", "TestSupport"], exclude: ["Reference"]),
+    .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RL", "Models", "Sim", "Torch", "TestSupport"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],

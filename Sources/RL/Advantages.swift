@@ -1,3 +1,4 @@
+import Config
 import Torch
 
 /// Advantages and returns (shared/reference/rlinf-vla.md, "Data layout and advantages").
@@ -31,14 +32,9 @@ public enum Advantages {
     }
   }
 
-  /// Which episode ends earn a bootstrap bonus: `standard` on truncation only, `always` on
-  /// truncation and termination.
-  public enum BootstrapType: String, Sendable, Codable {
-    case standard, always
-  }
-
   /// Partial reset: the last reward of an episode gets + gamma * V(final observation), so a
-  /// cut-off episode is valued as continuing. All [T, B].
+  /// cut-off episode is valued as continuing: `standard` on truncation only, `always` on
+  /// truncation and termination. All [T, B].
   public static func bootstrap(
     rewards: Tensor, finalValues: Tensor, terminated: Tensor, truncated: Tensor, gamma: Double, type: BootstrapType
   ) throws -> Tensor {

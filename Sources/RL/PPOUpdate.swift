@@ -16,6 +16,13 @@ public struct PPOUpdateConfig: Sendable {
   public var globalBatchSize = 64
   public var microBatchSize = 16
   public var clipGrad = 1.0
+  /// Critic warm-up: the loss is the value loss alone and only the optimizer group named
+  /// `valueGroup` steps (the others' gradients are dropped, so AdamW leaves them untouched).
+  public var criticOnly = false
+  public var valueGroup = "value_head"
+  /// Trajectory-length normalisation of the policy loss: the window length the sample lengths
+  /// are measured against (nil: plain masked mean).
+  public var lengthScale: Int? = nil
 
   public init() {}
 
@@ -40,13 +47,22 @@ public struct PPOSamples {
   /// Critic targets and rollout values [N, ...]; nil for GRPO.
   public var returns: Tensor?
   public var oldValues: Tensor?
+  /// Mask for the entropies when they have another granularity than the log-probs (nil: `mask`).
+  public var entropyMask: Tensor?
+  /// Length of each sample's trajectory [N] for trajectory-length normalisation.
+  public var lengths: Tensor?
 
-  public init(oldLogProbs: Tensor, advantages: Tensor, mask: Tensor, returns: Tensor? = nil, oldValues: Tensor? = nil) {
+  public init(
+    oldLogProbs: Tensor, advantages: Tensor, mask: Tensor, returns: Tensor? = nil, oldValues: Tensor? = nil,
+    entropyMask: Tensor? = nil, lengths: Tensor? = nil
+  ) {
     self.oldLogProbs = oldLogProbs
     self.advantages = advantages
     self.mask = mask
     self.returns = returns
     self.oldValues = oldValues
+    self.entropyMask = entropyMask
+    self.lengths = lengths
   }
 
   public var count: Int { oldLogProbs.size(0) }
@@ -78,6 +94,9 @@ public enum PPOUpdate {
     recompute: ([Int]) throws -> Recomputed
   ) throws -> PPOMetrics {
     try config.validate(samples: samples.count)
+    if config.criticOnly && !optimizer.groups.contains(where: { $0.name == config.valueGroup }) {
+      throw TorchError("critic warm-up needs an optimizer group named \(config.valueGroup)")
+    }
     let parameters = optimizer.groups.flatMap { $0.parameters.map(\.tensor) }
     let generator = try Generator(seed: shuffleSeed)
     var sums: [String: Double] = [:]
@@ -98,6 +117,9 @@ public enum PPOUpdate {
           try (loss / Double(microPerStep)).backward()
           for (key, v) in parts { stepSums[key, default: 0] += v / Double(microPerStep) }
         }
+        if config.criticOnly {
+          for group in optimizer.groups where group.name != config.valueGroup { for (_, p) in group.parameters { p.zeroGrad() } }
+        }
         let norm = finite ? try clipGradientNorm(parameters, maxNorm: config.clipGrad) : .nan
         metrics.steps += 1
         guard finite, norm.isFinite else {
@@ -117,7 +139,8 @@ public enum PPOUpdate {
     return metrics
   }
 
-  /// Policy loss (masked mean of PPO-clip), minus the entropy bonus, plus the critic loss.
+  /// Policy loss (masked mean of PPO-clip, or its trajectory-length-normalised mean), minus the
+  /// entropy bonus, plus the critic loss; the critic loss alone during warm-up.
   static func microBatchLoss(
     _ samples: PPOSamples, rows: [Int], config: PPOUpdateConfig, recompute: ([Int]) throws -> Recomputed
   ) throws -> (Tensor, [String: Double]) {
@@ -128,9 +151,16 @@ public enum PPOUpdate {
     let policy = try Losses.policy(
       logProbs: fresh.logProbs, oldLogProbs: pick(samples.oldLogProbs), advantages: pick(samples.advantages),
       clipLow: config.clipRatioLow, clipHigh: config.clipRatioHigh, clipC: config.clipRatioC)
-    let policyLoss = try Losses.maskedMean(policy.loss, mask: mask)
-    let entropy = try Losses.maskedMean(fresh.entropy, mask: mask)
-    var total = try policyLoss - entropy * config.entropyBonus
+    let policyLoss: Tensor
+    if let lengths = samples.lengths, let scale = config.lengthScale {
+      // [n] -> [n, 1, ...] against the per-element loss.
+      let perSample = try pick(lengths).reshape([rows.count] + Array(repeating: 1, count: policy.loss.rank - 1))
+      policyLoss = try Losses.lengthNormalizedMean(policy.loss, mask: mask, lengths: perSample, maxEpisodeSteps: scale)
+    } else {
+      policyLoss = try Losses.maskedMean(policy.loss, mask: mask)
+    }
+    let entropy = try Losses.maskedMean(fresh.entropy, mask: samples.entropyMask.map(pick) ?? mask)
+    var total = try config.criticOnly ? policyLoss.zerosLike() : policyLoss - entropy * config.entropyBonus
     var parts: [String: Double] = [
       "train/actor/policy_loss": try policyLoss.item(),
       "train/actor/entropy_loss": try entropy.item(),

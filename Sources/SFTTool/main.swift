@@ -14,7 +14,7 @@ import Torch
 struct RlinfSFT: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rlinf-sft", abstract: "Supervised fine-tuning of VLA policies on expert demonstrations.",
-    subcommands: [Train.self, Tokenizer.self])
+    subcommands: [Train.self, Evaluate.self, Tokenizer.self])
 }
 
 extension ActionHead: ExpressibleByArgument {}
@@ -31,6 +31,32 @@ struct Tokenizer: ParsableCommand {
   }
 }
 
+struct Evaluate: ParsableCommand {
+  static let configuration = CommandConfiguration(commandName: "eval", abstract: "Measure a checkpoint's success rate in closed loop.")
+  @Argument(help: "Checkpoint folder.") var checkpoint: String
+  @Option(help: "Comma-separated tasks.") var tasks = "pick-red-cube,pick-green-cube,pick-blue-cylinder,pick-yellow-sphere,pick-purple-cylinder"
+  @Option(help: "Episodes per task.") var episodes = 10
+  @Option(help: "train, vision, semantic or execution.") var split: Split = .inDistribution
+  @Flag(help: "The policy sees the wrist camera.") var wrist = false
+  @Option(help: "Write a GIF of the first four episodes here.") var video: String?
+  @Option(help: "Worker threads.") var threads = 2
+
+  func run() throws {
+    csys_line_buffered_stdout()
+    TorchRuntime.configureThreads(threads)
+    let policy = try VLACheckpoint.load(from: checkpoint)
+    let names = tasks.split(separator: ",").map(String.init)
+    let result = try ClosedLoopEvaluation.run(
+      policy: policy, tasks: names, episodesPerTask: episodes, split: split, threads: threads, wristCamera: wrist, video: video)
+    print(String(format: "success: %.1f%% of %d episodes (%@ split)", 100 * result.successRate, names.count * episodes, split.rawValue))
+    for name in names {
+      let r = result.perTask[name]!
+      print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.successes)/\(r.episodes)")
+    }
+    if let video { print("video: \(video)") }
+  }
+}
+
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Record demonstrations, fine-tune the tiny policy, evaluate it.")
   @Option(help: "openvla or oft.") var head: ActionHead = .oft
@@ -38,6 +64,7 @@ struct Train: ParsableCommand {
   @Option(help: "Comma-separated tasks (default: the five pick tasks).") var tasks = "pick-red-cube,pick-green-cube,pick-blue-cylinder,pick-yellow-sphere,pick-purple-cylinder"
   @Option(help: "Expert episodes per task to record (ignored with --demos).") var episodes = 40
   @Option(help: "Use this demonstration file instead of recording.") var demos: String?
+  @Option(help: "Std of the noise added to the expert's executed arm actions while recording (labels stay clean).") var actionNoise = 0.0
   @Option(help: "Optimiser steps.") var steps = 1500
   @Option(help: "Batch size.") var batch = 32
   @Option(help: "Learning rate.") var lr = 1e-3
@@ -61,7 +88,7 @@ struct Train: ParsableCommand {
     if demos == nil {
       print("recording \(episodes) expert episodes of each of \(taskNames.count) tasks ...")
       let dataset = try DemoRecorder.record(
-        tasks: taskNames, episodesPerTask: episodes, wristCamera: wrist, seed: seed, threads: threads) { print("  " + $0) }
+        tasks: taskNames, episodesPerTask: episodes, wristCamera: wrist, actionNoise: actionNoise, seed: seed, threads: threads) { print("  " + $0) }
       try dataset.write(to: demoPath)
     }
     let data = try DemoData(path: demoPath, camera: wrist ? "wrist_rgb" : "rgb")

@@ -30,6 +30,7 @@ public final class TabletopEnv: @unchecked Sendable {
   // The true last observation of environments that ended and were auto-reset in the last step
   // (valid where finalValid is true).
   public let finalRGB: UnsafeMutableBufferPointer<UInt8>
+  public let finalWristRGB: UnsafeMutableBufferPointer<UInt8>?
   public let finalState: UnsafeMutableBufferPointer<Float>
   public let finalValid: UnsafeMutableBufferPointer<Bool>
   // Results of the last `step`, [N].
@@ -82,6 +83,7 @@ public final class TabletopEnv: @unchecked Sendable {
     wristRGB = config.wristCamera ? buffer(pixels, 0) : nil
     state = buffer(numEnvs * Self.stateSize, 0)
     finalRGB = buffer(pixels, 0)
+    finalWristRGB = config.wristCamera ? buffer(pixels, 0) : nil
     finalState = buffer(numEnvs * Self.stateSize, 0)
     finalValid = buffer(numEnvs, false)
     rewards = buffer(numEnvs, 0)
@@ -102,6 +104,7 @@ public final class TabletopEnv: @unchecked Sendable {
   deinit {
     for b in [rgb, finalRGB] { b.deallocate() }
     wristRGB?.deallocate()
+    finalWristRGB?.deallocate()
     state.deallocate(); finalState.deallocate(); finalValid.deallocate()
     rewards.deallocate(); terminated.deallocate(); truncated.deallocate(); success.deallocate()
     primitives.deallocate(); primitiveCounts.deallocate(); views.deallocate(); wristViews.deallocate()
@@ -287,6 +290,9 @@ public final class TabletopEnv: @unchecked Sendable {
         episodeReturn: returns[i], length: env.step))
       guard config.autoReset else { continue }
       (finalRGB.baseAddress! + i * imageBytes).update(from: rgb.baseAddress! + i * imageBytes, count: imageBytes)
+      if let finalWristRGB, let wristRGB {
+        (finalWristRGB.baseAddress! + i * imageBytes).update(from: wristRGB.baseAddress! + i * imageBytes, count: imageBytes)
+      }
       (finalState.baseAddress! + i * Self.stateSize).update(from: state.baseAddress! + i * Self.stateSize, count: Self.stateSize)
       finalValid[i] = true
       env.reset(seed: SplitMix.mix(env.seed, 1))

@@ -95,26 +95,15 @@ struct ExpertGIF: ParsableCommand {
     let env = try TabletopEnv(config: config)
     try env.reset(stateIDs: [seed])
     let expert = ScriptedExpert(env: env)
-    let width = wrist ? 2 * size : size
-    var gif = GIFWriter(width: width, height: size, delay: 6)
-    var frame = [UInt8](repeating: 0, count: width * size * 3)
-    func capture() {
-      for y in 0..<size {
-        for x in 0..<(size * 3) {
-          frame[y * width * 3 + x] = env.rgb[y * size * 3 + x]
-          if let w = env.wristRGB { frame[y * width * 3 + size * 3 + x] = w[y * size * 3 + x] }
-        }
-      }
-      frame.withUnsafeBytes { gif.addFrame($0) }
-    }
-    capture()
+    var film = EnvFilm(env: env, environments: 1)
+    film.capture()
     var steps = 0
     while !(env.terminated[0] || env.truncated[0]) {
       try env.step(expert.actions())
-      capture()
+      film.capture()
       steps += 1
     }
-    try gif.write(to: out)
+    try film.write(to: out)
     print("wrote \(out): \"\(env.instructions[0])\", \(steps) steps, \(env.successOnce(0) ? "success" : "failure")")
   }
 }

@@ -129,6 +129,10 @@ import Torch
     _ = try restored.attachValueHead(outputs: 2)
     let withCritic = try Autograd.withNoGrad { try restored.act(images: images, instructions: instructions, sampling: greedy) }
     #expect(withCritic.values?.shape == [2, 2])
+    // Saved with its new critic, it describes and reloads it.
+    try VLACheckpoint.save(restored, to: dir + "/rl")
+    let reloaded = try VLACheckpoint.load(from: dir + "/rl")
+    #expect(reloaded.config.valueOutputs == 2 && reloaded.valueHead != nil)
 
     // Errors name the tensor.
     try SafeTensorsWriter.write(["language_model.lm_head.weight": Tensor.zeros([3, 3])], to: dir + "/sft/model.safetensors")

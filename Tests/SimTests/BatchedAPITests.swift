@@ -42,7 +42,10 @@ import Testing
   /// observation kept for bootstrapping (equal to what the same episode shows without auto-reset).
   @Test func autoResetKeepsTheFinalObservation() throws {
     let make = { (autoReset: Bool) in
-      try makeEnv(["pick-red-cube", "push-blue-cube-orange-marker"], autoReset: autoReset) { $0.maxEpisodeSteps = 5 }
+      try makeEnv(["pick-red-cube", "push-blue-cube-orange-marker"], autoReset: autoReset) {
+        $0.maxEpisodeSteps = 5
+        $0.wristCamera = true
+      }
     }
     let resetting = try make(true), plain = try make(false)
     var random = RandomActions(seed: 2)
@@ -54,6 +57,7 @@ import Testing
       #expect(resetting.finalValid[0] == (step == 5))
     }
     #expect(Array(resetting.finalRGB) == Array(plain.rgb))
+    #expect(Array(resetting.finalWristRGB!) == Array(plain.wristRGB!))
     #expect(Array(resetting.finalState) == Array(plain.state))
     #expect(resetting.episodeStep(0) == 0 && plain.episodeStep(0) == 5)
     #expect(Array(resetting.rgb) != Array(plain.rgb), "a new episode is showing")

@@ -25,7 +25,8 @@ public struct PolicyOutput {
 /// vision_backbone.{featurizer, fused_featurizer}.*, projector.fc*, language_model.{model, lm_head}.*,
 /// and value_head.* when it has a critic.
 public final class VLAPolicy: Module {
-  public let config: VLAConfig
+  /// Its configuration (valueOutputs follows `attachValueHead`, so checkpoints describe the critic).
+  public private(set) var config: VLAConfig
   public let tokenizer: SentencePieceTokenizer
   public let actionTokenizer: ActionTokenizer
   let visionBackbone: VisionBackbone
@@ -70,6 +71,7 @@ public final class VLAPolicy: Module {
     }
     let head = try ValueHead(hidden: config.llm.hiddenSize, outputs: outputs, generator: generator)
     valueHead = head
+    config.valueOutputs = outputs
     return head
   }
 
@@ -95,6 +97,16 @@ public final class VLAPolicy: Module {
     case .openvla: return try teacherForced(prefix, tokens: tokens, sampling: sampling)
     case .oft: return try decodeParallel(prefix, tokens: tokens, sampling: sampling, generator: nil)
     }
+  }
+
+  /// The critic's values [B, outputs] of observations, from one forward over the prompt alone:
+  /// the value position attends only to the prompt, so this equals the `values` of `act`.
+  /// (Bootstrapping needs V of final observations, whose actions are never taken.)
+  public func predictValues(images: Tensor, instructions: [String], state: Tensor? = nil) throws -> Tensor {
+    guard valueHead != nil else { throw ModelError.input("this policy has no value head (attach one with attachValueHead)") }
+    let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
+    let hidden = try languageModel.model(embeddings: prefix.embeddings, positions: prefix.positions, mask: prefix.causalMask())
+    return try values(hidden, lastPrompt: prefix.length - 1)!
   }
 
   func encodePrefix(images: Tensor, instructions: [String], state: Tensor?) throws -> PromptBatch {

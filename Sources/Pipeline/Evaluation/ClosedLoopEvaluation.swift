@@ -14,10 +14,12 @@ public enum ClosedLoopEvaluation {
     }
   }
 
-  /// `episodesPerTask` episodes of each task, reset-state ids from `seed`.
+  /// `episodesPerTask` episodes of each task, reset-state ids from `seed`. With `video`, a GIF of
+  /// the first four environments is written there.
   public static func run(
     policy: VLAPolicy, tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, seed: UInt64 = 1000,
-    threads: Int = 2, sampling: SamplingSettings = SamplingSettings(greedy: true), wristCamera: Bool = false
+    threads: Int = 2, sampling: SamplingSettings = SamplingSettings(greedy: true), wristCamera: Bool = false,
+    maxEpisodeSteps: Int? = nil, video: String? = nil
   ) throws -> Result {
     var config = TabletopConfig()
     config.tasks = tasks.flatMap { Array(repeating: $0, count: episodesPerTask) }
@@ -28,6 +30,7 @@ public enum ClosedLoopEvaluation {
     config.seed = seed
     config.autoReset = false
     config.wristCamera = wristCamera
+    config.maxEpisodeSteps = maxEpisodeSteps
     let env = try TabletopEnv(config: config)
     let n = env.numEnvs
     let chunk = policy.config.numActionChunks
@@ -37,24 +40,22 @@ public enum ClosedLoopEvaluation {
     let state = try Tensor(borrowing: env.state.baseAddress!, shape: [n, TabletopEnv.stateSize], dtype: .float32) {}
     var outcome = [Bool?](repeating: nil, count: n)
     let generator = try Generator(seed: seed)
+    var film = video.map { _ in EnvFilm(env: env, environments: 4) }
+    film?.capture()
     while outcome.contains(where: { $0 == nil }) {
       let output = try Autograd.withNoGrad {
         try policy.act(
           images: images, instructions: env.instructions, state: policy.config.proprioDim > 0 ? state : nil,
           sampling: sampling, generator: generator)
       }
-      let normalized = try output.actions.doubles()  // [N * K * 7]
-      var actions = [Float](repeating: 0, count: n * chunk * 7)
-      for row in 0..<(n * chunk) {
-        let robot = policy.config.actionStatistics.unnormalize(Array(normalized[(row * 7)..<((row + 1) * 7)]))
-        for d in 0..<7 { actions[row * 7 + d] = Float(max(-1, min(1, robot[d]))) }
-      }
-      _ = try env.stepChunk(actions, chunk: chunk)
+      _ = try env.stepChunk(RolloutCollector.robotActions(output.actions, policy: policy), chunk: chunk)
+      film?.capture()
       for i in 0..<n where outcome[i] == nil && (env.terminated[i] || env.truncated[i]) {
         outcome[i] = env.successOnce(i)
       }
     }
     withExtendedLifetime((images, state)) {}
+    if let video { try film?.write(to: video) }
     var perTask: [String: (successes: Int, episodes: Int)] = [:]
     for (i, task) in env.tasks.enumerated() {
       let previous = perTask[task.name] ?? (0, 0)

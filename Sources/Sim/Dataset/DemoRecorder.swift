@@ -1,11 +1,16 @@
 /// Records scripted-expert demonstrations: batches of single episodes (one per environment, reset
 /// by state id), keeping the successful ones.
+///
+/// With `actionNoise` > 0 the executed arm motion is the expert's plus Gaussian noise of that
+/// standard deviation (action units), while the recorded label stays the expert's clean action
+/// (DART, Laskey et al. 2017): the data then shows how to recover from the small errors a cloned
+/// policy makes in closed loop, which plain demonstrations never visit.
 public enum DemoRecorder {
   /// Runs `episodesPerTask` expert episodes of every task and returns the successful ones.
   /// `progress` receives one line per batch.
   public static func record(
     tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, imageSize: Int = 64,
-    wristCamera: Bool = false, seed: UInt64 = 0, threads: Int = 1, batchSize: Int = 32,
+    wristCamera: Bool = false, actionNoise: Double = 0, seed: UInt64 = 0, threads: Int = 1, batchSize: Int = 32,
     progress: (String) -> Void = { _ in }
   ) throws -> DemoDataset {
     let specs = try tasks.map(TaskCatalog.named)
@@ -16,6 +21,7 @@ public enum DemoRecorder {
     dataset.seed = seed
     if wristCamera { dataset.wristRGB = [] }
     let pixels = imageSize * imageSize * 3
+    var noise = SplitMix(seed: SplitMix.mix(seed, 0x4441_5254))
 
     for batchStart in stride(from: 0, to: jobs.count, by: batchSize) {
       let batch = Array(jobs[batchStart..<min(batchStart + batchSize, jobs.count)])
@@ -50,6 +56,12 @@ public enum DemoRecorder {
           if let w = env.wristRGB { wrist[i] += w[(i * pixels)..<((i + 1) * pixels)] }
           states[i] += env.state[(i * TabletopEnv.stateSize)..<((i + 1) * TabletopEnv.stateSize)]
           actions[i] += step[(i * 7)..<((i + 1) * 7)]
+        }
+        if actionNoise > 0 {
+          // Arm dimensions only: the jaw command stays the expert's.
+          for i in batch.indices where !done[i] {
+            for d in 0..<6 { step[i * 7 + d] = max(-1, min(1, step[i * 7 + d] + Float(actionNoise * noise.gaussian()))) }
+          }
         }
         try env.step(step)
         for i in batch.indices where !done[i] && (env.terminated[i] || env.truncated[i]) {

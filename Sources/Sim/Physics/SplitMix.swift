@@ -1,3 +1,5 @@
+import Glibc
+
 /// SplitMix64: a small, fast, seedable generator. Every environment owns one, so trajectories
 /// depend only on seeds, never on thread scheduling.
 public struct SplitMix: RandomNumberGenerator, Sendable {
@@ -19,4 +21,10 @@ public struct SplitMix: RandomNumberGenerator, Sendable {
   }
 
   mutating func uniform(_ range: ClosedRange<Double>) -> Double { Double.random(in: range, using: &self) }
+
+  /// A standard normal sample (Box-Muller).
+  mutating func gaussian() -> Double {
+    let u = uniform(Double.leastNonzeroMagnitude...1), v = uniform(0...1)
+    return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
+  }
 }

@@ -1,0 +1,102 @@
+import Models
+import Torch
+
+/// One rollout window: T chunk steps of B environments, K actions per chunk. Storage is
+/// allocated once and overwritten every window (`clear()` only resets what must start empty).
+///
+/// Time runs along dimension 0. Step t holds the observation the policy saw, what it chose and
+/// what the environment answered. `values` has T + 1 rows: row T is the bootstrap value of the
+/// observation after the window. `dones` has T + 1 rows too: dones[t + 1] says an episode ended
+/// with step t (dones[0] is always false: a window starts inside an episode or at its start).
+public final class RolloutBuffer {
+  public let steps: Int, envs: Int, chunk: Int
+  /// Value-head outputs per observation (0: the policy has no critic).
+  public let valueOutputs: Int
+
+  public let images: Tensor         // [T, B, H, W, 3] uint8
+  public let state: Tensor?         // [T, B, S] float32
+  public private(set) var instructions: [[String]]  // [T][B]
+  public let tokens: Tensor         // [T, B, K, 7] int64
+  public let logProbs: Tensor       // [T, B, K, 7] float32, token level, from the sampling distribution
+  public let values: Tensor         // [T + 1, B, V] float32
+  public let rewards: Tensor        // [T, B, K] float32, one per action taken
+  public let terminated: Tensor     // [T, B] bool
+  public let truncated: Tensor      // [T, B] bool
+  /// V(true final observation) of the episodes that ended with step t (auto-reset), else 0.
+  public let finalValues: Tensor    // [T, B, V] float32
+  /// The reset-state id each environment started the window from.
+  public var resetStateIDs: [Int]
+
+  public init(steps: Int, envs: Int, chunk: Int, imageSize: Int, stateSize: Int, valueOutputs: Int) throws {
+    guard steps >= 1, envs >= 1, chunk >= 1 else { throw TorchError("rollout buffer needs steps, envs and chunk >= 1 (got \(steps), \(envs), \(chunk))") }
+    self.steps = steps
+    self.envs = envs
+    self.chunk = chunk
+    self.valueOutputs = valueOutputs
+    images = try Tensor.zeros([steps, envs, imageSize, imageSize, 3], dtype: .uint8)
+    state = stateSize > 0 ? try Tensor.zeros([steps, envs, stateSize]) : nil
+    instructions = Array(repeating: Array(repeating: "", count: envs), count: steps)
+    tokens = try Tensor.zeros([steps, envs, chunk, 7], dtype: .int64)
+    logProbs = try Tensor.zeros([steps, envs, chunk, 7])
+    values = try Tensor.zeros([steps + 1, envs, max(valueOutputs, 1)])
+    rewards = try Tensor.zeros([steps, envs, chunk])
+    terminated = try Tensor.zeros([steps, envs], dtype: .bool)
+    truncated = try Tensor.zeros([steps, envs], dtype: .bool)
+    finalValues = try Tensor.zeros([steps, envs, max(valueOutputs, 1)])
+    resetStateIDs = Array(repeating: 0, count: envs)
+  }
+
+  /// Prepares for a new window: bootstrap values of ended episodes start at zero.
+  public func clear() throws {
+    try finalValues.fillInPlace(0)
+  }
+
+  /// What the policy saw and chose at step t. `images` [B, H, W, 3] uint8, `state` [B, S].
+  public func recordPolicy(step t: Int, images: Tensor, state: Tensor?, instructions: [String], output: PolicyOutput) throws {
+    try check(t)
+    try self.images.select(dim: 0, index: t).copyFrom(images)
+    if let stored = self.state, let state { try stored.select(dim: 0, index: t).copyFrom(state) }
+    self.instructions[t] = instructions
+    try tokens.select(dim: 0, index: t).copyFrom(output.tokens)
+    try logProbs.select(dim: 0, index: t).copyFrom(output.logProbs)
+    if valueOutputs > 0, let v = output.values { try values.select(dim: 0, index: t).copyFrom(v) }
+  }
+
+  /// What the environments answered to step t's chunk: rewards [B * K] (row-major [B, K]),
+  /// terminated and truncated [B] (an episode that ended anywhere in the chunk).
+  public func recordEnvironment(step t: Int, rewards: [Float], terminated: [Bool], truncated: [Bool]) throws {
+    try check(t)
+    guard rewards.count == envs * chunk, terminated.count == envs, truncated.count == envs else {
+      throw TorchError("step \(t): expected \(envs * chunk) rewards and \(envs) done flags, got \(rewards.count), \(terminated.count), \(truncated.count)")
+    }
+    try self.rewards.select(dim: 0, index: t).copyFrom(Tensor(rewards, shape: [envs, chunk]))
+    try self.terminated.select(dim: 0, index: t).copyFrom(Tensor(terminated.map { $0 ? Float(1) : 0 }, shape: [envs]))
+    try self.truncated.select(dim: 0, index: t).copyFrom(Tensor(truncated.map { $0 ? Float(1) : 0 }, shape: [envs]))
+  }
+
+  /// V(final observation) [B, V] of the environments that ended with step t; rows of the others
+  /// are ignored.
+  public func recordFinalValues(step t: Int, values v: Tensor, ended: [Bool]) throws {
+    try check(t)
+    let keep = try Tensor(ended.map { $0 ? Float(1) : 0 }, shape: [envs, 1])
+    try finalValues.select(dim: 0, index: t).copyFrom(v * keep)
+  }
+
+  /// The value [B, V] of the observation after the last step.
+  public func recordBootstrap(values v: Tensor) throws {
+    try values.select(dim: 0, index: steps).copyFrom(v)
+  }
+
+  /// dones [T + 1, B] bool: dones[t + 1] = the episode ended with step t.
+  public func dones() throws -> Tensor {
+    let ended = try terminated.logicalOr(truncated)
+    return try Tensor.cat([Tensor.zeros([1, envs], dtype: .bool), ended], dim: 0)
+  }
+
+  /// Rows of the flattened sample axis (N = T x B, step-major) as (step, env).
+  public func location(ofSample n: Int) -> (step: Int, env: Int) { (n / envs, n % envs) }
+
+  private func check(_ t: Int) throws {
+    guard (0..<steps).contains(t) else { throw TorchError("rollout step \(t) outside 0..<\(steps)") }
+  }
+}

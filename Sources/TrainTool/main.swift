@@ -1,0 +1,48 @@
+// rlinf-train: runs one PPO or GRPO job from a YAML config in the foreground, printing a line per
+// iteration (the daemon, rlinfd, runs the same jobs in the background).
+import ArgumentParser
+import CSys
+import Config
+import Foundation
+import Pipeline
+
+@main
+struct RlinfTrain: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rlinf-train", abstract: "Train a VLA policy with PPO or GRPO on the embedded simulator from a YAML config.")
+
+  @Argument(help: "The YAML config (see configs/).") var config: String
+  @Option(name: .customLong("max-epochs"), help: "Override runner.max_epochs.") var maxEpochs: Int?
+  @Option(help: "Override actor.model.model_path (e.g. an SFT checkpoint).") var modelPath: String?
+  @Option(help: "Override runner.logger.experiment_name.") var name: String?
+  @Flag(help: "Evaluate the starting policy on env.eval before training.") var evalFirst = false
+
+  func run() throws {
+    csys_line_buffered_stdout()
+    var training = try TrainingConfig.load(path: config)
+    if let maxEpochs { training.runner.maxEpochs = maxEpochs }
+    if let modelPath { training.actor.model.modelPath = modelPath }
+    if let name { training.runner.experimentName = name }
+    try training.validate()
+    let job = try RLRun(config: training)
+    let a = training.algorithm
+    print("\(a.advType == .gae ? "PPO" : "GRPO") on \(training.env.train.totalNumEnvs) envs, \(job.policy.config.head.rawValue) K=\(job.policy.config.numActionChunks), \(job.policy.parameterCount) parameters -> \(job.directory)")
+    if evalFirst {
+      let result = try job.evaluate(training.env.eval)
+      print(String(format: "eval before training: success %.1f%%", 100 * result.successRate))
+    }
+    let start = Date()
+    try job.run { step, m in
+      let elapsed = Date().timeIntervalSince(start)
+      let total = training.runner.maxEpochs
+      let eta = total > 0 ? elapsed / Double(step) * Double(total - step) : .nan
+      var line = String(
+        format: "iter %4d/%d  env steps %7d  success %.2f  reward %.3f  loss %.4f  %.0f env steps/s  ETA %.0f s",
+        step, total, job.environmentSteps, m["env/success_once"] ?? .nan, m["rollout/rewards"] ?? .nan,
+        m["train/actor/policy_loss"] ?? .nan, m["env/steps_per_second"] ?? .nan, eta)
+      if let eval = m["eval/success_once"] { line += String(format: "  eval %.2f", eval) }
+      print(line)
+    }
+    print("done: \(job.iteration) iterations, checkpoint \(job.checkpointPath(job.iteration)), metrics \(job.directory)/metrics.jsonl")
+  }
+}

@@ -1,0 +1,117 @@
+import Config
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct TrainingConfigTests {
+  func rejection(_ yaml: String) -> ConfigError? {
+    do {
+      _ = try TrainingConfig.parse(yaml: yaml)
+      return nil
+    } catch let error as ConfigError {
+      return error
+    } catch {
+      Issue.record("unexpected error type: \(error)")
+      return nil
+    }
+  }
+
+  @Test func readsRLinfKeys() throws {
+    let config = try TrainingConfig.parse(yaml: """
+      runner:
+        max_epochs: 7
+        logger: {log_path: out, experiment_name: grpo-test}
+      algorithm:
+        adv_type: grpo
+        group_size: 4
+        reward_type: chunk_level
+        logprob_type: action_level
+        clip_ratio_c: null
+        filter_rewards: true
+        rewards_lower_bound: 0.5
+        rewards_upper_bound: 4.5
+        sampling_params: {temperature_train: 1.6, top_k: -1}
+      env:
+        train: {total_num_envs: 8, max_steps_per_rollout_epoch: 40, tasks: [pick-red-cube, pick-green-cube], max_episode_steps: ~}
+      actor:
+        global_batch_size: 16
+        micro_batch_size: 8
+        model: {model_type: openvla_oft, num_action_chunks: 4}
+        optim: {lr: 2.0e-5}
+      """)
+    #expect(config.runner.maxEpochs == 7)
+    #expect(config.runner.experimentName == "grpo-test")
+    #expect(config.algorithm.advType == .grpo)
+    #expect(config.algorithm.lossType == .actor)  // GRPO's default
+    #expect(config.actor.model.addValueHead == false)
+    #expect(config.algorithm.clipRatioC == nil)
+    #expect(config.algorithm.logprobType == .actionLevel)
+    #expect(config.algorithm.sampling.topK == 0)
+    #expect(config.algorithm.sampling.temperatureTrain == 1.6)
+    #expect(config.env.train.tasks == ["pick-red-cube", "pick-green-cube"])
+    #expect(config.env.train.maxEpisodeSteps == nil)
+    #expect(config.actor.optim.lr == 2e-5)
+  }
+
+  @Test func unknownKeysAndWrongTypesNameTheKey() {
+    #expect(rejection("algorithm: {clip_ratio_hihg: 0.3}") == ConfigError("algorithm.clip_ratio_hihg", "unknown key"))
+    #expect(rejection("actor: {optim: {lr: fast}}")?.key == "actor.optim.lr")
+    #expect(rejection("actor: {optim: {lr: fast}}")?.problem.contains("expected a number") == true)
+    #expect(rejection("env: {train: {auto_reset: maybe}}")?.key == "env.train.auto_reset")
+    #expect(rejection("algorithm: {adv_type: reinforce}")?.problem.contains("gae, grpo") == true)
+    #expect(rejection("runner: 3")?.key == "runner")
+    #expect(rejection("bogus_section: {}")?.key == "bogus_section")
+    #expect(rejection("algorithm: [1, 2")?.problem.hasPrefix("not valid YAML") == true)
+  }
+
+  @Test func inconsistentCombinationsAreRejected() {
+    // Envs not divisible by group size.
+    #expect(rejection("algorithm: {adv_type: grpo, group_size: 3}\nenv: {train: {total_num_envs: 16}}")?.key == "algorithm.group_size")
+    // GRPO with a value-head loss.
+    #expect(rejection("algorithm: {adv_type: grpo, group_size: 4, loss_type: actor_critic}")?.key == "algorithm.loss_type")
+    // GAE without a critic.
+    #expect(rejection("algorithm: {adv_type: gae, loss_type: actor}")?.key == "algorithm.loss_type")
+    #expect(rejection("actor: {model: {add_value_head: false}}")?.key == "actor.model.add_value_head")
+    // Steps not divisible by the chunk size.
+    #expect(rejection("env: {train: {max_steps_per_rollout_epoch: 30}}\nactor: {model: {num_action_chunks: 4}}")?.key
+      == "env.train.max_steps_per_rollout_epoch")
+    // OpenVLA decodes one action per forward.
+    #expect(rejection("actor: {model: {model_type: openvla, num_action_chunks: 4}}")?.key == "actor.model.num_action_chunks")
+    // Chunk-level log-probs with action-level rewards.
+    #expect(rejection("algorithm: {logprob_type: chunk_level, reward_type: action_level}\nactor: {model: {value_type: action_level}}")?.key
+      == "algorithm.logprob_type")
+    // GAE pairs values with rewards.
+    #expect(rejection("algorithm: {reward_type: action_level}")?.key == "actor.model.value_type")
+    // Batch sizes.
+    #expect(rejection("actor: {global_batch_size: 60, micro_batch_size: 16}")?.key == "actor.global_batch_size")
+    #expect(rejection("actor: {global_batch_size: 4096, micro_batch_size: 16}")?.problem.contains("samples") == true)
+    #expect(rejection("algorithm: {gamma: 1.5}")?.key == "algorithm.gamma")
+    #expect(rejection("env: {train: {simulator_type: isaac}}")?.key == "env.train.simulator_type")
+  }
+
+  @Test func shippedConfigsAreValid() throws {
+    let folder = repositoryRoot + "/configs"
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".yaml") }.sorted()
+    #expect(names.count >= 4)
+    var seen: Set<String> = []
+    for name in names {
+      let config = try TrainingConfig.load(path: folder + "/" + name)
+      seen.insert("\(config.algorithm.advType.rawValue)-\(config.actor.model.modelType.rawValue)")
+    }
+    #expect(seen.isSuperset(of: ["gae-openvla", "gae-openvla_oft", "grpo-openvla", "grpo-openvla_oft"]))
+  }
+
+  @Test func fileErrorsNameTheFile() throws {
+    let dir = try temporaryDirectory("config")
+    let path = dir + "/bad.yaml"
+    try "actor: {seed: x}\n".write(toFile: path, atomically: true, encoding: .utf8)
+    do {
+      _ = try TrainingConfig.load(path: path)
+      Issue.record("accepted a bad config")
+    } catch let error as ConfigError {
+      #expect(error.key == "actor.seed")
+      #expect(error.problem.contains(path))
+    }
+    #expect(throws: ConfigError.self) { try TrainingConfig.load(path: dir + "/missing.yaml") }
+  }
+}
