@@ -141,7 +141,7 @@ let package = Package(
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "RLTests", dependencies: ["Config", "RL", "Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
-    .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RL", "Models", "Sim", "Torch", "TestSupport"]),
+    .testTarget(name: "PipelineTests", dependencies: ["Config", "Pipeline", "RL", "Models", "Sim", "Torch", "TestSupport"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],
   swiftLanguageModes: [.v6],

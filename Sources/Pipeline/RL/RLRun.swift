@@ -61,9 +61,10 @@ public final class RLRun {
       }
     } else {
       let tokenizer = try TinyTokenizer.load()
-      let vla = VLAConfig.tiny(
+      var vla = VLAConfig.tiny(
         head: m.modelType == .openvlaOFT ? .oft : .openvla, numActionChunks: m.numActionChunks,
         textVocabulary: tokenizer.vocabularySize, proprioDim: m.useProprio ? TabletopEnv.stateSize : 0)
+      vla.valueOutputs = 0  // attached below when the algorithm trains a critic
       policy = try VLAPolicy(config: vla, tokenizer: tokenizer, generator: Generator(seed: UInt64(config.actor.seed)))
     }
     let outputs = m.valueType == .actionLevel ? m.numActionChunks : 1

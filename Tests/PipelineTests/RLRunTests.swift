@@ -1,0 +1,101 @@
+import Config
+import Foundation
+import Models
+import Pipeline
+import RL
+import Sim
+import Testing
+import TestSupport
+import Torch
+
+/// A whole RL job on the embedded simulator, small enough for CI: the collector's windows, the
+/// trainer, evaluation, metrics file and checkpoints working together.
+@Suite(.serialized) struct RLRunTests {
+  static func config(_ adv: AdvantageType, directory: String) -> TrainingConfig {
+    var c = TrainingConfig()
+    c.runner.maxEpochs = 2
+    c.runner.valCheckInterval = 2
+    c.runner.saveInterval = 1
+    c.runner.logPath = directory
+    c.runner.experimentName = adv.rawValue
+    c.algorithm.advType = adv
+    c.algorithm.lossType = adv == .gae ? .actorCritic : .actor
+    c.algorithm.groupSize = adv == .grpo ? 2 : 1
+    c.env.train.tasks = ["pick-red-cube", "push-red-cube-green-marker"]
+    c.env.train.totalNumEnvs = 4
+    c.env.train.maxStepsPerRolloutEpoch = 8
+    c.env.train.maxEpisodeSteps = 3  // episodes end inside the window
+    c.env.train.autoReset = adv == .gae
+    c.env.train.rewardMode = .shaped
+    c.env.train.useWristImage = true
+    c.env.eval.tasks = ["pick-red-cube"]
+    c.env.eval.totalNumEnvs = 2
+    c.env.eval.maxEpisodeSteps = 4
+    c.actor.model.numActionChunks = 2
+    c.actor.model.useProprio = true
+    c.actor.model.addValueHead = adv == .gae
+    c.actor.globalBatchSize = 8
+    c.actor.microBatchSize = 4
+    return c
+  }
+
+  @Test(arguments: [AdvantageType.gae, .grpo])
+  func jobRunsAndRecords(adv: AdvantageType) throws {
+    let dir = try temporaryDirectory("rl-run")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let config = Self.config(adv, directory: dir)
+    try config.validate()
+    let job = try RLRun(config: config)
+    var seen: [Int] = []
+    try job.run { step, _ in seen.append(step) }
+    #expect(seen == [1, 2])
+    #expect(job.environmentSteps == 2 * 8 * 4)
+
+    // Partial reset bootstraps from the true final observations of episodes that ended.
+    if adv == .gae { #expect(try job.collector.buffer.finalValues.abs().sum().item() > 0) }
+
+    let lines = try String(contentsOfFile: dir + "/\(adv.rawValue)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 2)
+    let rows = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    let first = rows[0]["metrics"] as! [String: Double], second = rows[1]["metrics"] as! [String: Double]
+    for key in ["env/num_trajectories", "rollout/rewards", "rollout/advantages_mean", "train/actor/policy_loss", "train/actor/grad_norm", "time/step"] {
+      #expect(first[key] != nil, "missing \(key)")
+    }
+    #expect(first["env/num_trajectories"]! > 0)
+    #expect((first["train/critic/value_loss"] != nil) == (adv == .gae))
+    #expect(first["eval/success_once"] == nil && second["eval/success_once"] != nil)
+
+    // Checkpoints reload, with the critic the job trained.
+    let saved = try VLACheckpoint.load(from: job.checkpointPath(2))
+    #expect((saved.valueHead != nil) == (adv == .gae))
+    let trained = job.policy.namedParameters().first { $0.name == "language_model.lm_head.weight" }!.tensor
+    let reloaded = saved.namedParameters().first { $0.name == "language_model.lm_head.weight" }!.tensor
+    #expect(try (trained - reloaded).abs().max().item() == 0)
+  }
+
+  /// A checkpoint that does not fit the config's model keys is refused, naming the key.
+  @Test func checkpointMismatchNamesTheKey() throws {
+    let dir = try temporaryDirectory("rl-mismatch")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var config = Self.config(.gae, directory: dir)
+    let job = try RLRun(config: config)
+    try VLACheckpoint.save(job.policy, to: dir + "/base")
+    config.actor.model.modelPath = dir + "/base"
+    config.actor.model.useProprio = false
+    #expect(throws: ConfigError("actor.model.use_proprio", "is false but the checkpoint at \(dir)/base reads the state")) {
+      try RLRun(config: config)
+    }
+    config.actor.model.useProprio = true
+    config.actor.model.numActionChunks = 1
+    config.env.train.maxStepsPerRolloutEpoch = 8
+    #expect(throws: ConfigError.self) { try RLRun(config: config) }
+    config.env.train.tasks = ["pick-the-moon"]
+    config.actor.model.numActionChunks = 2
+    do {
+      _ = try RLRun(config: config)
+      Issue.record("an unknown task was accepted")
+    } catch let error as ConfigError {
+      #expect(error.key == "env.tasks" && error.problem.contains("pick-the-moon"))
+    }
+  }
+}
