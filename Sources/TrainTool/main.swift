@@ -15,6 +15,7 @@ struct RlinfTrain: ParsableCommand {
   @Option(name: .customLong("max-epochs"), help: "Override runner.max_epochs.") var maxEpochs: Int?
   @Option(help: "Override actor.model.model_path (e.g. an SFT checkpoint).") var modelPath: String?
   @Option(help: "Override runner.logger.experiment_name.") var name: String?
+  @Option(help: "Override runner.logger.log_path.") var logPath: String?
   @Flag(help: "Evaluate the starting policy on env.eval before training.") var evalFirst = false
 
   func run() throws {
@@ -23,6 +24,7 @@ struct RlinfTrain: ParsableCommand {
     if let maxEpochs { training.runner.maxEpochs = maxEpochs }
     if let modelPath { training.actor.model.modelPath = modelPath }
     if let name { training.runner.experimentName = name }
+    if let logPath { training.runner.logPath = logPath }
     try training.validate()
     let job = try RLRun(config: training)
     let a = training.algorithm
