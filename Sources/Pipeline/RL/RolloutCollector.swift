@@ -110,7 +110,12 @@ public final class RolloutCollector {
     }
     windows += 1
     withExtendedLifetime((images, finalImages, state, finalState)) {}
-    return env.drainEpisodes()
+    let episodes = env.drainEpisodes()
+    guard !env.config.autoReset else { return episodes }
+    // Without partial reset an ended environment keeps reporting its end at every later step;
+    // only its first episode is one.
+    var seen = Set<Int>()
+    return episodes.filter { seen.insert($0.env).inserted }
   }
 
   /// Policy actions [N, K, 7] (normalised bin centres) -> robot actions in [-1, 1], row-major.
