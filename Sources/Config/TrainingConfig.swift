@@ -65,6 +65,7 @@ public struct AlgorithmConfig: Sendable {
 public struct SamplingParams: Sendable {
   public var doSample = true
   public var temperatureTrain = 1.0
+  /// Evaluation samples at this temperature, as RLinf does; 0 decodes greedily (argmax).
   public var temperatureEval = 1.0
   /// Top-k over the 256 action tokens; 0 (or RLinf's -1) keeps all.
   public var topK = 0

@@ -24,7 +24,7 @@ extension TrainingConfig {
     try require(a.rolloutEpoch >= 1, "algorithm.rollout_epoch", "must be at least 1, got \(a.rolloutEpoch)")
     try require(a.rewardCoef > 0, "algorithm.reward_coef", "must be positive, got \(a.rewardCoef)")
     try require(a.sampling.temperatureTrain > 0, "algorithm.sampling_params.temperature_train", "must be positive")
-    try require(a.sampling.temperatureEval > 0, "algorithm.sampling_params.temperature_eval", "must be positive")
+    try require(a.sampling.temperatureEval >= 0, "algorithm.sampling_params.temperature_eval", "must not be negative (0: greedy)")
     try require(a.sampling.topK <= 256, "algorithm.sampling_params.top_k", "at most 256 (the action vocabulary), got \(a.sampling.topK)")
     try require(a.sampling.doSample, "algorithm.sampling_params.do_sample", "RL needs sampled actions during training (greedy decoding is for evaluation)")
 

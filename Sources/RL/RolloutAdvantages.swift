@@ -53,6 +53,9 @@ public struct RolloutAdvantages {
         let m = try flatMask.unsqueeze(1).expand([n, g]).to(dtype: .float32)
         if try m.sum().item() > 0 {
           metrics["rollout/returns_mean"] = try Losses.maskedMean(returns, mask: m).item()
+          let counted = try returns.maskedSelect(m.to(dtype: .bool))
+          metrics["rollout/returns_max"] = try counted.max().item()
+          metrics["rollout/returns_min"] = try counted.min().item()
           metrics["rollout/values_mean"] = try Losses.maskedMean(buffer.values.slice(dim: 0, start: 0, end: t).reshape([n, -1]), mask: m).item()
         }
         return (advantages, returns, flatMask, metrics)

@@ -39,6 +39,7 @@ struct Evaluate: ParsableCommand {
   @Option(help: "train, vision, semantic or execution.") var split: Split = .inDistribution
   @Flag(help: "The policy sees the wrist camera.") var wrist = false
   @Option(help: "Write a GIF of the first four episodes here.") var video: String?
+  @Option(help: "Sampling temperature (0: greedy).") var temperature = 0.0
   @Option(help: "Worker threads.") var threads = 2
 
   func run() throws {
@@ -47,8 +48,10 @@ struct Evaluate: ParsableCommand {
     let policy = try VLACheckpoint.load(from: checkpoint)
     let names = tasks.split(separator: ",").map(String.init)
     let result = try ClosedLoopEvaluation.run(
-      policy: policy, tasks: names, episodesPerTask: episodes, split: split, threads: threads, wristCamera: wrist, video: video)
-    print(String(format: "success: %.1f%% of %d episodes (%@ split)", 100 * result.successRate, names.count * episodes, split.rawValue))
+      policy: policy, tasks: names, episodesPerTask: episodes, split: split, threads: threads,
+      sampling: temperature == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: temperature), wristCamera: wrist, video: video)
+    print(String(format: "success: %.1f%% of %d episodes (%@ split, %@)", 100 * result.successRate, names.count * episodes, split.rawValue,
+                 temperature == 0 ? "greedy" : String(format: "sampled at T = %.2f", temperature)))
     for name in names {
       let r = result.perTask[name]!
       print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.successes)/\(r.episodes)")
@@ -68,6 +71,7 @@ struct Train: ParsableCommand {
   @Option(help: "Optimiser steps.") var steps = 1500
   @Option(help: "Batch size.") var batch = 32
   @Option(help: "Learning rate.") var lr = 1e-3
+  @Flag(help: "Cosine learning-rate decay (after a 5% warm-up) instead of a constant rate.") var cosine = false
   @Option(help: "Evaluation episodes per task, before and after training.") var evalEpisodes = 10
   @Option(help: "Worker threads (libtorch intra-op and simulator).") var threads = 2
   @Option(help: "Checkpoint directory to write.") var out = "runs/sft"
@@ -107,6 +111,7 @@ struct Train: ParsableCommand {
     run.steps = steps
     run.batchSize = batch
     run.learningRate = lr
+    run.cosineSchedule = cosine
     run.seed = seed
     _ = try run.train(policy: policy, data: data) { p in
       print(String(format: "sft step %5d/%d  loss %.4f  %.0f samples/s  ETA %.0f s", p.step, steps, p.loss, p.samplesPerSecond, p.secondsLeft))

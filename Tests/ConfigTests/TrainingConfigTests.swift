@@ -86,6 +86,8 @@ import TestSupport
     #expect(rejection("actor: {global_batch_size: 60, micro_batch_size: 16}")?.key == "actor.global_batch_size")
     #expect(rejection("actor: {global_batch_size: 4096, micro_batch_size: 16}")?.problem.contains("samples") == true)
     #expect(rejection("algorithm: {gamma: 1.5}")?.key == "algorithm.gamma")
+    #expect(rejection("algorithm: {sampling_params: {temperature_eval: -1}}")?.key == "algorithm.sampling_params.temperature_eval")
+    #expect(rejection("algorithm: {sampling_params: {temperature_eval: 0}}") == nil, "0 means greedy evaluation")
     #expect(rejection("env: {train: {simulator_type: isaac}}")?.key == "env.train.simulator_type")
   }
 

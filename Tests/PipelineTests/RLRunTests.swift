@@ -64,6 +64,7 @@ import Torch
     #expect(first["env/num_trajectories"]! > 0)
     if adv == .grpo { #expect(first["env/num_trajectories"]! <= 4, "one episode per environment and window") }
     #expect((first["train/critic/value_loss"] != nil) == (adv == .gae))
+    #expect((first["rollout/returns_max"] != nil) == (adv == .gae))
     #expect(first["eval/success_once"] == nil && second["eval/success_once"] != nil)
 
     // Checkpoints reload, with the critic the job trained.

@@ -118,13 +118,16 @@ public final class RLRun {
 
   public func checkpointPath(_ step: Int) -> String { directory + "/checkpoints/global_step_\(step)" }
 
-  /// Greedy closed-loop evaluation on an env section's tasks and split (one episode per env).
+  /// Closed-loop evaluation on an env section's tasks and split (one episode per env), sampling
+  /// at `temperature_eval` (greedy at 0).
   public func evaluate(_ e: EnvConfig) throws -> ClosedLoopEvaluation.Result {
     guard let split = Split(rawValue: e.split) else { throw ConfigError("env.eval.split", "unknown split \(e.split)") }
     let tasks = e.tasks.isEmpty ? split.defaultTasks.map(\.name) : e.tasks
+    let s = config.algorithm.sampling
+    let sampling = s.temperatureEval == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: s.temperatureEval, topK: s.topK)
     return try ClosedLoopEvaluation.run(
       policy: policy, tasks: tasks, episodesPerTask: max(1, e.totalNumEnvs / tasks.count), split: split,
-      seed: UInt64(e.seed) &+ 1000, threads: e.numThreads, wristCamera: e.useWristImage, maxEpisodeSteps: e.maxEpisodeSteps)
+      seed: UInt64(e.seed) &+ 1000, threads: e.numThreads, sampling: sampling, wristCamera: e.useWristImage, maxEpisodeSteps: e.maxEpisodeSteps)
   }
 
   /// env/* (or eval/*) metrics of finished episodes.

@@ -15,6 +15,9 @@ public struct SFTRun {
   public var maxGradNorm = 1.0
   public var seed: UInt64 = 0
   public var logEvery = 50
+  /// Cosine decay of the learning rate to zero over the run (after 5% linear warm-up), instead
+  /// of a constant rate: the last steps then refine the actions' fine bins.
+  public var cosineSchedule = false
 
   public init() {}
 
@@ -33,7 +36,14 @@ public struct SFTRun {
     var history: [Progress] = []
     var lossSum = 0.0, lossCount = 0
     let start = DispatchTime.now().uptimeNanoseconds
+    let warmup = max(1, steps / 20)
     for step in 1...steps {
+      if cosineSchedule {
+        let progress = Double(step - warmup) / Double(max(steps - warmup, 1))
+        optimizer.groups[0].lr = step <= warmup
+          ? learningRate * Double(step) / Double(warmup)
+          : learningRate * 0.5 * (1 + cos(.pi * progress))
+      }
       if order.count < batchSize { order += (0..<data.count).shuffled(using: &rng) }
       let rows = Array(order.prefix(batchSize))
       order.removeFirst(batchSize)
