@@ -19,7 +19,7 @@ public struct RolloutAdvantages {
   /// `autoReset`: partial reset (every step counts); otherwise one episode per window and the
   /// steps after its end are masked out (loss_mask = cumsum(dones) == 0).
   public init(buffer: RolloutBuffer, algorithm a: AlgorithmConfig, autoReset: Bool) throws {
-    let (t, b, k) = (buffer.steps, buffer.envs, buffer.chunk)
+    let (t, b) = (buffer.steps, buffer.envs)
     let n = t * b
     let result: (advantages: Tensor, returns: Tensor?, mask: Tensor, metrics: [String: Double]) = try Autograd.withNoGrad {
       let rewards = try buffer.rewards * a.rewardCoef  // [T, B, K]
