@@ -21,9 +21,9 @@ public struct RolloutAdvantages {
   public init(buffer: RolloutBuffer, algorithm a: AlgorithmConfig, autoReset: Bool) throws {
     let (t, b) = (buffer.steps, buffer.envs)
     let n = t * b
+    let dones = try buffer.dones()  // [T + 1, B]
     let result: (advantages: Tensor, returns: Tensor?, mask: Tensor, metrics: [String: Double]) = try Autograd.withNoGrad {
       let rewards = try buffer.rewards * a.rewardCoef  // [T, B, K]
-      let dones = try buffer.dones()                    // [T + 1, B]
       var metrics: [String: Double] = ["rollout/rewards": try rewards.sum(dims: [2]).mean().item()]
       switch a.advType {
       case .grpo:
@@ -49,14 +49,13 @@ public struct RolloutAdvantages {
           (advantages, returns) = (try gae.advantages.reshape([n, 1]), try gae.returns.reshape([n, 1]))
         }
         let flatMask = try mask.reshape([n])
-        let g = advantages.size(1)
-        let m = try flatMask.unsqueeze(1).expand([n, g]).to(dtype: .float32)
-        if try m.sum().item() > 0 {
-          metrics["rollout/returns_mean"] = try Losses.maskedMean(returns, mask: m).item()
-          let counted = try returns.maskedSelect(m.to(dtype: .bool))
+        let keep = try flatMask.unsqueeze(1).expand(returns.shape)  // [N, G]
+        let counted = try returns.maskedSelect(keep)
+        if counted.size(0) > 0 {
+          metrics["rollout/returns_mean"] = try counted.mean().item()
           metrics["rollout/returns_max"] = try counted.max().item()
           metrics["rollout/returns_min"] = try counted.min().item()
-          metrics["rollout/values_mean"] = try Losses.maskedMean(buffer.values.slice(dim: 0, start: 0, end: t).reshape([n, -1]), mask: m).item()
+          metrics["rollout/values_mean"] = try Losses.maskedMean(buffer.values.slice(dim: 0, start: 0, end: t).reshape([n, -1]), mask: keep).item()
         }
         return (advantages, returns, flatMask, metrics)
       }
@@ -65,7 +64,7 @@ public struct RolloutAdvantages {
     returns = result.returns
     mask = result.mask
     metrics = result.metrics
-    lengths = try Self.segmentLengths(dones: buffer.dones().ints(), steps: t, envs: b)
+    lengths = try Self.segmentLengths(dones: dones.ints(), steps: t, envs: b)
   }
 
   /// GAE over the window unrolled to one time step per action: [T, B, K] -> [T x K, B]. The

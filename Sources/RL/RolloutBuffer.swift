@@ -74,12 +74,11 @@ public final class RolloutBuffer {
     try self.truncated.select(dim: 0, index: t).copyFrom(Tensor(truncated.map { $0 ? Float(1) : 0 }, shape: [envs]))
   }
 
-  /// V(final observation) [B, V] of the environments that ended with step t; rows of the others
-  /// are ignored.
-  public func recordFinalValues(step t: Int, values v: Tensor, ended: [Bool]) throws {
+  /// V(final observation) [E, V] of the environments `envs` (E of them) that ended with step t.
+  public func recordFinalValues(step t: Int, envs rows: [Int], values v: Tensor) throws {
     try check(t)
-    let keep = try Tensor(ended.map { $0 ? Float(1) : 0 }, shape: [envs, 1])
-    try finalValues.select(dim: 0, index: t).copyFrom(v * keep)
+    let step = try finalValues.select(dim: 0, index: t)  // [B, V]
+    for (j, env) in rows.enumerated() { try step.select(dim: 0, index: env).copyFrom(v.select(dim: 0, index: j)) }
   }
 
   /// The value [B, V] of the observation after the last step.
@@ -92,9 +91,6 @@ public final class RolloutBuffer {
     let ended = try terminated.logicalOr(truncated)
     return try Tensor.cat([Tensor.zeros([1, envs], dtype: .bool), ended], dim: 0)
   }
-
-  /// Rows of the flattened sample axis (N = T x B, step-major) as (step, env).
-  public func location(ofSample n: Int) -> (step: Int, env: Int) { (n / envs, n % envs) }
 
   private func check(_ t: Int) throws {
     guard (0..<steps).contains(t) else { throw TorchError("rollout step \(t) outside 0..<\(steps)") }

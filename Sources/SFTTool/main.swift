@@ -31,6 +31,14 @@ struct Tokenizer: ParsableCommand {
   }
 }
 
+/// One line per task: successes / episodes.
+func printPerTask(_ result: ClosedLoopEvaluation.Result, _ names: [String]) {
+  for name in names {
+    let r = result.perTask[name]!
+    print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.successes)/\(r.episodes)")
+  }
+}
+
 struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(commandName: "eval", abstract: "Measure a checkpoint's success rate in closed loop.")
   @Argument(help: "Checkpoint folder.") var checkpoint: String
@@ -52,10 +60,7 @@ struct Evaluate: ParsableCommand {
       sampling: temperature == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: temperature), wristCamera: wrist, video: video)
     print(String(format: "success: %.1f%% of %d episodes (%@ split, %@)", 100 * result.successRate, names.count * episodes, split.rawValue,
                  temperature == 0 ? "greedy" : String(format: "sampled at T = %.2f", temperature)))
-    for name in names {
-      let r = result.perTask[name]!
-      print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.successes)/\(r.episodes)")
-    }
+    printPerTask(result, names)
     if let video { print("video: \(video)") }
   }
 }
@@ -120,10 +125,7 @@ struct Train: ParsableCommand {
 
     let after = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist)
     print(String(format: "\nsuccess after SFT: %.1f%% (before: %.1f%%), %d episodes, %.0f s in all", 100 * after.successRate, 100 * before.successRate, after.perTask.values.reduce(0) { $0 + $1.episodes }, elapsed()))
-    for name in taskNames {
-      let r = after.perTask[name]!
-      print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.successes)/\(r.episodes)")
-    }
+    printPerTask(after, taskNames)
     print("checkpoint: \(out)/checkpoint")
   }
 }

@@ -35,18 +35,16 @@ public enum ClosedLoopEvaluation {
     let n = env.numEnvs
     let chunk = policy.config.numActionChunks
     // The policy sees one camera: the third-person view, or the wrist view.
-    let pixels = wristCamera ? env.wristRGB! : env.rgb
-    let images = try Tensor(borrowing: pixels.baseAddress!, shape: [n, env.imageSize, env.imageSize, 3], dtype: .uint8) {}
-    let state = try Tensor(borrowing: env.state.baseAddress!, shape: [n, TabletopEnv.stateSize], dtype: .float32) {}
+    let observed = try ObservationViews(env: env, wrist: wristCamera)
+    let state = policy.config.proprioDim > 0 ? observed.state : nil
+    let instructions = env.instructions
     var outcome = [Bool?](repeating: nil, count: n)
     let generator = try Generator(seed: seed)
     var film = video.map { _ in EnvFilm(env: env, environments: 4) }
     film?.capture()
     while outcome.contains(where: { $0 == nil }) {
       let output = try Autograd.withNoGrad {
-        try policy.act(
-          images: images, instructions: env.instructions, state: policy.config.proprioDim > 0 ? state : nil,
-          sampling: sampling, generator: generator)
+        try policy.act(images: observed.images, instructions: instructions, state: state, sampling: sampling, generator: generator)
       }
       _ = try env.stepChunk(RolloutCollector.robotActions(output.actions, policy: policy), chunk: chunk)
       film?.capture()
@@ -54,7 +52,6 @@ public enum ClosedLoopEvaluation {
         outcome[i] = env.successOnce(i)
       }
     }
-    withExtendedLifetime((images, state)) {}
     if let video { try film?.write(to: video) }
     var perTask: [String: (successes: Int, episodes: Int)] = [:]
     for (i, task) in env.tasks.enumerated() {

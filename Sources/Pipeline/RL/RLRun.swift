@@ -32,12 +32,7 @@ public final class RLRun {
     trainer = try PolicyTrainer(policy: policy, config: config)
     collector = try RolloutCollector(config: config, policy: policy)
     windows = [collector.buffer]
-    for _ in 1..<config.algorithm.rolloutEpoch {
-      let b = collector.buffer
-      windows.append(try RolloutBuffer(
-        steps: b.steps, envs: b.envs, chunk: b.chunk, imageSize: b.images.size(2), stateSize: b.state?.size(2) ?? 0,
-        valueOutputs: b.valueOutputs))
-    }
+    for _ in 1..<config.algorithm.rolloutEpoch { windows.append(try collector.makeBuffer()) }
     generator = try Generator(seed: UInt64(config.actor.seed) &+ 17)
     directory = config.runner.logPath + "/" + config.runner.experimentName
   }

@@ -13,8 +13,8 @@ public final class RolloutCollector {
   /// The first window's storage (further rollout epochs allocate their own of the same shape).
   public let buffer: RolloutBuffer
   let config: TrainingConfig
-  let wrist: Bool
-  let images: Tensor, finalImages: Tensor, state: Tensor, finalState: Tensor
+  /// What the policy reads, in place: the current and the final (auto-reset) observations.
+  let current: ObservationViews, final: ObservationViews
   private var windows = 0
 
   public init(config: TrainingConfig, policy: VLAPolicy) throws {
@@ -22,16 +22,18 @@ public final class RolloutCollector {
     let e = config.env.train
     let chunk = policy.config.numActionChunks
     env = try TabletopEnv(config: Self.simulatorConfig(e, imageSize: policy.config.imageSize, groupSize: config.algorithm.advType == .grpo ? config.algorithm.groupSize : 1))
-    wrist = e.useWristImage
+    current = try ObservationViews(env: env, wrist: e.useWristImage)
+    final = try ObservationViews(env: env, wrist: e.useWristImage, final: true)
     buffer = try RolloutBuffer(
       steps: e.maxStepsPerRolloutEpoch / chunk, envs: env.numEnvs, chunk: chunk, imageSize: env.imageSize,
       stateSize: policy.config.proprioDim, valueOutputs: policy.valueHead == nil ? 0 : policy.config.valueOutputs)
-    // The policy reads the simulator's observation buffers in place.
-    let n = env.numEnvs, side = env.imageSize
-    images = try Tensor(borrowing: (wrist ? env.wristRGB! : env.rgb).baseAddress!, shape: [n, side, side, 3], dtype: .uint8) {}
-    finalImages = try Tensor(borrowing: (wrist ? env.finalWristRGB! : env.finalRGB).baseAddress!, shape: [n, side, side, 3], dtype: .uint8) {}
-    state = try Tensor(borrowing: env.state.baseAddress!, shape: [n, TabletopEnv.stateSize], dtype: .float32) {}
-    finalState = try Tensor(borrowing: env.finalState.baseAddress!, shape: [n, TabletopEnv.stateSize], dtype: .float32) {}
+  }
+
+  /// Storage for one more window, shaped like `buffer` (further rollout epochs).
+  public func makeBuffer() throws -> RolloutBuffer {
+    try RolloutBuffer(
+      steps: buffer.steps, envs: buffer.envs, chunk: buffer.chunk, imageSize: env.imageSize, stateSize: buffer.state?.size(2) ?? 0,
+      valueOutputs: buffer.valueOutputs)
   }
 
   /// The simulator settings of an env section. GRPO groups of `groupSize` consecutive
@@ -85,31 +87,37 @@ public final class RolloutCollector {
     try buffer.clear()
     let n = env.numEnvs, k = buffer.chunk
     let proprio = policy.config.proprioDim > 0
+    let instructions = env.instructions  // each environment keeps its task
+    let state = proprio ? current.state : nil
     for t in 0..<buffer.steps {
       let output = try Autograd.withNoGrad {
-        try policy.act(images: images, instructions: env.instructions, state: proprio ? state : nil, sampling: sampling, generator: generator)
+        try policy.act(images: current.images, instructions: instructions, state: state, sampling: sampling, generator: generator)
       }
-      try buffer.recordPolicy(step: t, images: images, state: proprio ? state : nil, instructions: env.instructions, output: output)
+      try buffer.recordPolicy(step: t, images: current.images, state: state, instructions: instructions, output: output)
       let result = try env.stepChunk(Self.robotActions(output.actions, policy: policy), chunk: k)
       let ended = (0..<n).map { i in (0..<k).contains { result.terminated[i * k + $0] || result.truncated[i * k + $0] } }
       let terminated = (0..<n).map { i in (0..<k).contains { result.terminated[i * k + $0] } }
       try buffer.recordEnvironment(
         step: t, rewards: result.rewards, terminated: terminated, truncated: zip(ended, terminated).map { $0 && !$1 })
-      if policy.valueHead != nil && env.config.autoReset && ended.contains(true) {
+      // V(final observation), for the environments that ended and were reset in this chunk only.
+      let reset = (0..<n).filter { env.finalValid[$0] }
+      if policy.valueHead != nil && !reset.isEmpty {
+        let rows = try Tensor(reset.map(Int64.init))
         let values = try Autograd.withNoGrad {
-          try policy.predictValues(images: finalImages, instructions: env.instructions, state: proprio ? finalState : nil)
+          try policy.predictValues(
+            images: final.images.indexSelect(dim: 0, index: rows), instructions: reset.map { instructions[$0] },
+            state: proprio ? final.state.indexSelect(dim: 0, index: rows) : nil)
         }
-        try buffer.recordFinalValues(step: t, values: values, ended: (0..<n).map { env.finalValid[$0] })
+        try buffer.recordFinalValues(step: t, envs: reset, values: values)
       }
     }
     if policy.valueHead != nil {
       let bootstrap = try Autograd.withNoGrad {
-        try policy.predictValues(images: images, instructions: env.instructions, state: proprio ? state : nil)
+        try policy.predictValues(images: current.images, instructions: instructions, state: state)
       }
       try buffer.recordBootstrap(values: bootstrap)
     }
     windows += 1
-    withExtendedLifetime((images, finalImages, state, finalState)) {}
     let episodes = env.drainEpisodes()
     guard !env.config.autoReset else { return episodes }
     // Without partial reset an ended environment keeps reporting its end at every later step;
