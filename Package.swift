@@ -43,7 +43,7 @@ let libtorch = LibTorch.locate()
 
 let package = Package(
   name: "rlinf-swift",
-  platforms: [.macOS(.v14)],
+  platforms: [.macOS(.v15)],
   products: [
     .library(name: "Torch", targets: ["Torch"]),
     .library(name: "Sim", targets: ["Sim"]),
@@ -99,7 +99,7 @@ let package = Package(
       name: "CSentencePieceLoader", path: "Sources/Kernels/CSentencePieceLoader",
       linkerSettings: [.linkedLibrary("dl")]),
     // System helpers (line-buffered output; io_uring, NUMA and affinity with the pipeline).
-    .target(name: "CSys", path: "Sources/Kernels/CSys"),
+    .target(name: "CSys", path: "Sources/Kernels/CSys", linkerSettings: [.linkedLibrary("numa")]),
     // Tensors, autograd, nn blocks, optimizers, safetensors tensors.
     .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
     // The embedded batched tabletop simulator: MuJoCo physics, ray-cast observations, tasks,
@@ -113,8 +113,8 @@ let package = Package(
     // The learning core: rollout buffer, advantages, losses and update steps (PPO, GRPO, SFT).
     .target(name: "RL", dependencies: ["Config", "Models", "Torch"]),
     // Joins simulator, policies and algorithms: SFT on demonstrations, closed-loop evaluation,
-    // (later) the staged rollout/training loop.
-    .target(name: "Pipeline", dependencies: ["Config", "RL", "Models", "Sim", "Torch"]),
+    // the staged rollout (pinned stage threads, lock-free rings, placement modes) and the RL loop.
+    .target(name: "Pipeline", dependencies: ["CSys", "Config", "RL", "Models", "Sim", "Torch"]),
     // rlinf-sft: demonstrations -> supervised fine-tuning -> success rate in the simulator.
     .executableTarget(
       name: "SFTTool",

@@ -47,6 +47,12 @@ final class ConfigReader {
 
   func has(_ name: String) -> Bool { mapping[name] != nil }
 
+  /// Every entry of this mapping, marked as used (for mappings keyed by names the caller checks).
+  func entries() -> [(String, Node)] {
+    used.formUnion(mapping.keys)
+    return mapping.keys.sorted().map { ($0, mapping[$0]!) }
+  }
+
   func int(_ name: String, _ fallback: Int) throws -> Int {
     guard let node = take(name) else { return fallback }
     guard let scalar = node.scalar, let value = Int(scalar.string) else {

@@ -7,8 +7,19 @@ public struct TrainingConfig: Sendable {
   public var env = EnvConfigs()
   public var actor = ActorConfig()
   public var rollout = RolloutConfig()
+  public var cluster = ClusterConfig()
 
   public init() {}
+}
+
+extension TrainingConfig {
+  /// The placement mode: `cluster.placement_mode`, or derived from where env and rollout run.
+  public var placementMode: PlacementMode {
+    if let mode = cluster.placementMode { return mode }
+    let envCores = cluster.placement(of: .env).cores, rolloutCores = cluster.placement(of: .rollout).cores
+    guard let envCores, let rolloutCores, Set(envCores).isDisjoint(with: rolloutCores) else { return .collocated }
+    return rollout.pipelineStageNum > 1 ? .hybrid : .disaggregated
+  }
 }
 
 /// `runner.*`: how long to train and how often to evaluate and save.

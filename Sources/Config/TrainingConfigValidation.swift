@@ -87,5 +87,57 @@ extension TrainingConfig {
     try require(rollout.pipelineStageNum >= 1 && train.totalNumEnvs % rollout.pipelineStageNum == 0, "rollout.pipeline_stage_num",
                 "must be at least 1 and divide env.train.total_num_envs \(train.totalNumEnvs)")
     try require(rollout.numThreads >= 1, "rollout.num_threads", "must be at least 1")
+    let sub = train.totalNumEnvs / max(rollout.pipelineStageNum, 1)
+    if a.advType == .grpo {
+      try require(sub % a.groupSize == 0, "rollout.pipeline_stage_num",
+                  "splits the \(train.totalNumEnvs) environments into sub-batches of \(sub), which cuts GRPO groups of group_size \(a.groupSize)")
+    }
+    try validateCluster()
+  }
+
+  /// Placement checks that need no knowledge of the machine (the pipeline checks cores and
+  /// devices against it at start).
+  private func validateCluster() throws {
+    func require(_ ok: Bool, _ key: String, _ problem: @autoclosure () -> String) throws {
+      if !ok { throw ConfigError(key, problem()) }
+    }
+    for component in Component.allCases {
+      if !cluster.components.isEmpty {
+        try require(cluster.components[component] != nil, "cluster.component_placement.\(component.rawValue)",
+                    "missing: a placement must give every component (env, rollout, actor) its resources")
+      }
+      let p = cluster.placement(of: component), key = "cluster.component_placement.\(component.rawValue)"
+      if let threads = p.threads {
+        try require(threads >= 1, key + ".threads", "must be at least 1, got \(threads)")
+        if let cores = p.cores {
+          try require(threads <= cores.count, key + ".threads", "\(threads) threads on \(cores.count) core(s) \(cores): more threads than cores")
+        }
+      }
+      let device = p.device
+      let known = device == "cpu" || Self.deviceIndex(device, prefix: "cuda:") != nil || (component == .env && Self.deviceIndex(device, prefix: "vulkan:") != nil)
+      try require(known, key + ".device", "unknown device \"\(device)\" (\(component == .env ? "cpu, vulkan:N" : "cpu, cuda:N"))")
+      if let node = p.numaNode { try require(node >= 0, key + ".numa_node", "must be at least 0, got \(node)") }
+    }
+    let mode = placementMode
+    let env = cluster.placement(of: .env).cores, roll = cluster.placement(of: .rollout).cores
+    switch mode {
+    case .collocated:
+      try require(env == roll, "cluster.placement_mode", "collocated runs env and rollout on the same cores, but env has \(env.map { "\($0)" } ?? "all") and rollout \(roll.map { "\($0)" } ?? "all")")
+    case .disaggregated, .hybrid:
+      guard let env, let roll else {
+        throw ConfigError("cluster.component_placement", "\(mode.rawValue) needs env and rollout on explicit, disjoint core lists (one of them is \"all\" or missing)")
+      }
+      let overlap = Set(env).intersection(roll).sorted()
+      try require(overlap.isEmpty, "cluster.component_placement", "\(mode.rawValue) needs disjoint env and rollout cores; both use \(overlap)")
+      if mode == .hybrid {
+        try require(rollout.pipelineStageNum >= 2, "rollout.pipeline_stage_num", "hybrid pipelining needs at least 2 sub-batches, got \(rollout.pipelineStageNum)")
+      }
+    }
+  }
+
+  /// N of "cuda:N" / "vulkan:N".
+  public static func deviceIndex(_ device: String, prefix: String) -> Int? {
+    guard device.hasPrefix(prefix), let n = Int(device.dropFirst(prefix.count)), n >= 0 else { return nil }
+    return n
   }
 }

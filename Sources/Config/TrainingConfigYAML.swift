@@ -103,6 +103,40 @@ extension TrainingConfig {
     let ro = try r.section("rollout")
     rollout.pipelineStageNum = try ro.int("pipeline_stage_num", rollout.pipelineStageNum)
     rollout.numThreads = try ro.int("num_threads", rollout.numThreads)
+
+    let c = try r.section("cluster")
+    cluster.placementMode = try c.has("placement_mode") ? c.choice("placement_mode", PlacementMode.collocated) : nil
+    let placement = try c.section("component_placement")
+    for (names, node) in placement.entries() {
+      for name in names.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        guard let component = Component(rawValue: name) else {
+          throw ConfigError(placement.key(names), "unknown component \"\(name)\" (env, rollout, actor)")
+        }
+        guard cluster.components[component] == nil else { throw ConfigError(placement.key(names), "\(name) is placed twice") }
+        cluster.components[component] = try ComponentPlacement.read(node, key: placement.key(names))
+      }
+    }
+  }
+}
+
+extension ComponentPlacement {
+  /// A core list, or a mapping {cores, threads, device, numa_node}.
+  fileprivate static func read(_ node: Node, key: String) throws -> ComponentPlacement {
+    func cores(_ text: String, _ key: String) throws -> [Int]? {
+      guard let parsed = parseCores(text) else {
+        throw ConfigError(key, "\"\(text)\" is not a core list (\"all\", \"3\", \"0-3\", \"0,2,5-7\"; no repeats)")
+      }
+      return parsed
+    }
+    if let scalar = node.scalar { return ComponentPlacement(cores: try cores(scalar.string, key)) }
+    let r = try ConfigReader(path: key, node: node)
+    var p = ComponentPlacement()
+    p.cores = try cores(r.string("cores", "all"), r.key("cores"))
+    p.threads = try r.has("threads") ? r.int("threads", 1) : nil
+    p.device = try r.string("device", p.device)
+    p.numaNode = try r.has("numa_node") ? r.int("numa_node", 0) : nil
+    try r.finish()
+    return p
   }
 }
 

@@ -51,27 +51,31 @@ public final class RolloutBuffer {
     try finalValues.fillInPlace(0)
   }
 
-  /// What the policy saw and chose at step t. `images` [B, H, W, 3] uint8, `state` [B, S].
-  public func recordPolicy(step t: Int, images: Tensor, state: Tensor?, instructions: [String], output: PolicyOutput) throws {
+  /// What the policy saw and chose at step t for the environments `rows` (all when nil; a
+  /// pipeline sub-batch otherwise). `images` [R, H, W, 3] uint8, `state` [R, S].
+  public func recordPolicy(step t: Int, rows: Range<Int>? = nil, images: Tensor, state: Tensor?, instructions: [String], output: PolicyOutput) throws {
     try check(t)
-    try self.images.select(dim: 0, index: t).copyFrom(images)
-    if let stored = self.state, let state { try stored.select(dim: 0, index: t).copyFrom(state) }
-    self.instructions[t] = instructions
-    try tokens.select(dim: 0, index: t).copyFrom(output.tokens)
-    try logProbs.select(dim: 0, index: t).copyFrom(output.logProbs)
-    if valueOutputs > 0, let v = output.values { try values.select(dim: 0, index: t).copyFrom(v) }
+    let rows = try checkRows(rows)
+    try slice(self.images, t, rows).copyFrom(images)
+    if let stored = self.state, let state { try slice(stored, t, rows).copyFrom(state) }
+    self.instructions[t].replaceSubrange(rows, with: instructions)
+    try slice(tokens, t, rows).copyFrom(output.tokens)
+    try slice(logProbs, t, rows).copyFrom(output.logProbs)
+    if valueOutputs > 0, let v = output.values { try slice(values, t, rows).copyFrom(v) }
   }
 
-  /// What the environments answered to step t's chunk: rewards [B * K] (row-major [B, K]),
-  /// terminated and truncated [B] (an episode that ended anywhere in the chunk).
-  public func recordEnvironment(step t: Int, rewards: [Float], terminated: [Bool], truncated: [Bool]) throws {
+  /// What the environments `rows` (all when nil) answered to step t's chunk: rewards [R * K]
+  /// (row-major [R, K]), terminated and truncated [R] (an episode that ended anywhere in the chunk).
+  public func recordEnvironment(step t: Int, rows: Range<Int>? = nil, rewards: [Float], terminated: [Bool], truncated: [Bool]) throws {
     try check(t)
-    guard rewards.count == envs * chunk, terminated.count == envs, truncated.count == envs else {
-      throw TorchError("step \(t): expected \(envs * chunk) rewards and \(envs) done flags, got \(rewards.count), \(terminated.count), \(truncated.count)")
+    let rows = try checkRows(rows)
+    let n = rows.count
+    guard rewards.count == n * chunk, terminated.count == n, truncated.count == n else {
+      throw TorchError("step \(t): expected \(n * chunk) rewards and \(n) done flags, got \(rewards.count), \(terminated.count), \(truncated.count)")
     }
-    try self.rewards.select(dim: 0, index: t).copyFrom(Tensor(rewards, shape: [envs, chunk]))
-    try self.terminated.select(dim: 0, index: t).copyFrom(Tensor(terminated.map { $0 ? Float(1) : 0 }, shape: [envs]))
-    try self.truncated.select(dim: 0, index: t).copyFrom(Tensor(truncated.map { $0 ? Float(1) : 0 }, shape: [envs]))
+    try slice(self.rewards, t, rows).copyFrom(Tensor(rewards, shape: [n, chunk]))
+    try slice(self.terminated, t, rows).copyFrom(Tensor(terminated.map { $0 ? Float(1) : 0 }, shape: [n]))
+    try slice(self.truncated, t, rows).copyFrom(Tensor(truncated.map { $0 ? Float(1) : 0 }, shape: [n]))
   }
 
   /// V(final observation) [E, V] of the environments `envs` (E of them) that ended with step t.
@@ -81,15 +85,26 @@ public final class RolloutBuffer {
     for (j, env) in rows.enumerated() { try step.select(dim: 0, index: env).copyFrom(v.select(dim: 0, index: j)) }
   }
 
-  /// The value [B, V] of the observation after the last step.
-  public func recordBootstrap(values v: Tensor) throws {
-    try values.select(dim: 0, index: steps).copyFrom(v)
+  /// The value [R, V] of the observation after the last step, for `rows` (all when nil).
+  public func recordBootstrap(rows: Range<Int>? = nil, values v: Tensor) throws {
+    try slice(values, steps, try checkRows(rows)).copyFrom(v)
   }
 
   /// dones [T + 1, B] bool: dones[t + 1] = the episode ended with step t.
   public func dones() throws -> Tensor {
     let ended = try terminated.logicalOr(truncated)
     return try Tensor.cat([Tensor.zeros([1, envs], dtype: .bool), ended], dim: 0)
+  }
+
+  /// Rows `rows` of step t of `tensor`: [R, ...].
+  private func slice(_ tensor: Tensor, _ t: Int, _ rows: Range<Int>) throws -> Tensor {
+    try tensor.select(dim: 0, index: t).slice(dim: 0, start: rows.lowerBound, end: rows.upperBound)
+  }
+
+  private func checkRows(_ rows: Range<Int>?) throws -> Range<Int> {
+    guard let rows else { return 0..<envs }
+    guard rows.lowerBound >= 0, rows.upperBound <= envs, !rows.isEmpty else { throw TorchError("rows \(rows) outside 0..<\(envs)") }
+    return rows
   }
 
   private func check(_ t: Int) throws {

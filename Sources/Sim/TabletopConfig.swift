@@ -47,4 +47,9 @@ public struct EpisodeSummary: Sendable, Equatable {
   public let successAtEnd: Bool
   public let episodeReturn: Double
   public let length: Int
+
+  /// The same episode numbered in a larger batch whose environment 0 is this batch's `offset`.
+  public func offsetting(envBy offset: Int) -> EpisodeSummary {
+    EpisodeSummary(env: env + offset, task: task, successOnce: successOnce, successAtEnd: successAtEnd, episodeReturn: episodeReturn, length: length)
+  }
 }

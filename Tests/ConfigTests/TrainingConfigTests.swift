@@ -91,6 +91,46 @@ import TestSupport
     #expect(rejection("env: {train: {simulator_type: isaac}}")?.key == "env.train.simulator_type")
   }
 
+  @Test func readsThePlacement() throws {
+    let rlinfStyle = try TrainingConfig.parse(yaml: "cluster: {component_placement: {\"actor,env,rollout\": all}}")
+    #expect(rlinfStyle.placementMode == .collocated)
+    #expect(Set(rlinfStyle.cluster.components.keys) == [.env, .rollout, .actor])
+    #expect(rlinfStyle.cluster.placement(of: .env).cores == nil)
+    let hybrid = try TrainingConfig.parse(yaml: """
+      rollout: {pipeline_stage_num: 2}
+      cluster:
+        component_placement:
+          env: "0,2-3"
+          rollout: {cores: "1", threads: 1, device: cpu, numa_node: 0}
+          actor: all
+      """)
+    #expect(hybrid.placementMode == .hybrid)  // disjoint env/rollout cores with sub-batches
+    #expect(hybrid.cluster.placement(of: .env).cores == [0, 2, 3])
+    #expect(hybrid.cluster.placement(of: .rollout) == ComponentPlacement(cores: [1], threads: 1, device: "cpu", numaNode: 0))
+    let disaggregated = try TrainingConfig.parse(yaml: "cluster: {component_placement: {env: \"0\", rollout: \"1\", actor: all}}")
+    #expect(disaggregated.placementMode == .disaggregated)
+  }
+
+  @Test func badPlacementsAreRejected() {
+    let key = "cluster.component_placement"
+    #expect(rejection("cluster: {component_placement: {env: all, rollout: all, learner: all}}")?.problem.contains("unknown component \"learner\"") == true)
+    #expect(rejection("cluster: {component_placement: {env: all, rollout: all}}") == ConfigError(key + ".actor", "missing: a placement must give every component (env, rollout, actor) its resources"))
+    #expect(rejection("cluster: {component_placement: {\"env,rollout\": all, env: all, actor: all}}")?.problem.contains("placed twice") == true)
+    #expect(rejection("cluster: {component_placement: {\"actor,env,rollout\": \"3-1\"}}")?.key == key + ".actor,env,rollout")
+    #expect(rejection("cluster: {component_placement: {\"actor,env,rollout\": {cores: \"0-1\", threads: 3}}}")?.key == key + ".env.threads")
+    #expect(rejection("cluster: {component_placement: {\"actor,env,rollout\": {cores: all, device: tpu}}}")?.key == key + ".env.device")
+    #expect(rejection("cluster: {component_placement: {\"actor,env,rollout\": {cores: all, gpus: 2}}}")?.key == key + ".actor,env,rollout.gpus")
+    // Overlapping env and rollout cores outside collocated mode.
+    #expect(rejection("cluster: {placement_mode: disaggregated, component_placement: {env: \"0-1\", rollout: \"1\", actor: all}}")?.problem
+      .contains("both use [1]") == true)
+    #expect(rejection("cluster: {placement_mode: hybrid, component_placement: {\"actor,env,rollout\": all}}")?.key == key)
+    #expect(rejection("cluster: {placement_mode: collocated, component_placement: {env: \"0\", rollout: \"1\", actor: all}}")?.key == "cluster.placement_mode")
+    #expect(rejection("cluster: {placement_mode: hybrid, component_placement: {env: \"0\", rollout: \"1\", actor: all}}")?.key == "rollout.pipeline_stage_num")
+    // A sub-batch that cuts a GRPO group.
+    #expect(rejection("algorithm: {adv_type: grpo, group_size: 4}\nenv: {train: {total_num_envs: 8}}\nrollout: {pipeline_stage_num: 4}")?.key
+      == "rollout.pipeline_stage_num")
+  }
+
   @Test func shippedConfigsAreValid() throws {
     let folder = repositoryRoot + "/configs"
     let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".yaml") }.sorted()

@@ -42,11 +42,13 @@ public enum ClosedLoopEvaluation {
     let generator = try Generator(seed: seed)
     var film = video.map { _ in EnvFilm(env: env, environments: 4) }
     film?.capture()
+    var actions = [Float](repeating: 0, count: n * chunk * 7)
     while outcome.contains(where: { $0 == nil }) {
       let output = try Autograd.withNoGrad {
         try policy.act(images: observed.images, instructions: instructions, state: state, sampling: sampling, generator: generator)
       }
-      _ = try env.stepChunk(RolloutCollector.robotActions(output.actions, policy: policy), chunk: chunk)
+      try RolloutCollector.writeRobotActions(output.actions, policy: policy, into: &actions)
+      _ = try env.stepChunk(actions, chunk: chunk)
       film?.capture()
       for i in 0..<n where outcome[i] == nil && (env.terminated[i] || env.truncated[i]) {
         outcome[i] = env.successOnce(i)

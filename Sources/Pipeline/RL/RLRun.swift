@@ -15,9 +15,12 @@ public final class RLRun {
   public let policy: VLAPolicy
   public let trainer: PolicyTrainer
   public let collector: RolloutCollector
+  /// The stages' resources and schedule (`cluster.*`).
+  public let placement: Placement
+  /// The rollout stage's copy of the policy, refreshed after every update.
+  public let weightSync: WeightSync
   public let directory: String
   private var windows: [RolloutBuffer]
-  private let generator: Generator
   private var metricsFile: FileHandle?
   /// Iterations done so far.
   public private(set) var iteration = 0
@@ -26,14 +29,16 @@ public final class RLRun {
 
   public init(config: TrainingConfig) throws {
     self.config = config
-    TorchRuntime.configureThreads(config.rollout.numThreads)
+    placement = try Placement(config: config)
+    // Training runs on this thread, with the actor's threads.
+    TorchRuntime.configureThreads(placement.actor.threads)
     TorchRuntime.manualSeed(UInt64(config.actor.seed))
     policy = try Self.makePolicy(config)
     trainer = try PolicyTrainer(policy: policy, config: config)
-    collector = try RolloutCollector(config: config, policy: policy)
+    weightSync = try WeightSync(actor: policy)
+    collector = try RolloutCollector(config: config, policy: policy, placement: placement)
     windows = [collector.buffer]
     for _ in 1..<config.algorithm.rolloutEpoch { windows.append(try collector.makeBuffer()) }
-    generator = try Generator(seed: UInt64(config.actor.seed) &+ 17)
     directory = config.runner.logPath + "/" + config.runner.experimentName
   }
 
@@ -77,18 +82,24 @@ public final class RLRun {
     var clock = Clock()
     var episodes: [EpisodeSummary] = []
     for window in windows {
-      episodes += try collector.collect(into: window, policy: policy, sampling: trainer.trainSampling, generator: generator)
+      episodes += try collector.collect(into: window, policy: weightSync.rolloutPolicy, sampling: trainer.trainSampling)
     }
     let rolloutSeconds = clock.lap()
-    environmentSteps += windows.count * collector.buffer.steps * collector.buffer.chunk * collector.env.numEnvs
+    let stageTimes = collector.stages.lastTimes
+    let steps = windows.count * collector.buffer.steps * collector.buffer.chunk * collector.numEnvs
+    environmentSteps += steps
     var metrics = try trainer.train(on: windows, autoReset: config.env.train.autoReset)
     let trainSeconds = clock.lap()
+    try weightSync.publish(from: policy)
+    metrics["time/weight_sync"] = clock.lap()
+    metrics["time/env_stage"] = stageTimes.envSeconds
+    metrics["time/rollout_stage"] = stageTimes.rolloutSeconds
     iteration += 1
     metrics.merge(Self.episodeMetrics(episodes, prefix: "env")) { $1 }
     metrics["time/generate_rollouts"] = rolloutSeconds
     metrics["time/actor_training"] = trainSeconds
     metrics["time/step"] = rolloutSeconds + trainSeconds
-    metrics["env/steps_per_second"] = Double(windows.count * collector.buffer.steps * collector.buffer.chunk * collector.env.numEnvs) / rolloutSeconds
+    metrics["env/steps_per_second"] = Double(steps) / rolloutSeconds
     metrics["runner/environment_steps"] = Double(environmentSteps)
     let r = config.runner
     if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 {

@@ -4,35 +4,51 @@ import RL
 import Sim
 import Torch
 
-/// Fills rollout windows by running the policy against the embedded simulator, one stage after
-/// the other (the collocated schedule): observe, infer a chunk for every environment, step the
-/// chunk, record. Owns the training environments, so partial-reset episodes continue across
-/// windows.
+/// Fills rollout windows by running the policy against the embedded simulator. The training
+/// environments are split into `rollout.pipeline_stage_num` sub-batches, each its own simulator;
+/// a `StagedRollout` schedules their inference and stepping under the config's placement
+/// (collocated, disaggregated or hybrid). Owns the environments, so partial-reset episodes
+/// continue across windows.
 public final class RolloutCollector {
-  public let env: TabletopEnv
   /// The first window's storage (further rollout epochs allocate their own of the same shape).
   public let buffer: RolloutBuffer
+  public let numEnvs: Int
+  public let stages: StagedRollout
   let config: TrainingConfig
-  /// What the policy reads, in place: the current and the final (auto-reset) observations.
-  let current: ObservationViews, final: ObservationViews
+  let parts: [EnvSubBatch]
   private var windows = 0
 
-  public init(config: TrainingConfig, policy: VLAPolicy) throws {
+  public init(config: TrainingConfig, policy: VLAPolicy, placement: Placement) throws {
     self.config = config
     let e = config.env.train
     let chunk = policy.config.numActionChunks
-    env = try TabletopEnv(config: Self.simulatorConfig(e, imageSize: policy.config.imageSize, groupSize: config.algorithm.advType == .grpo ? config.algorithm.groupSize : 1))
-    current = try ObservationViews(env: env, wrist: e.useWristImage)
-    final = try ObservationViews(env: env, wrist: e.useWristImage, final: true)
+    let all = try Self.simulatorConfig(
+      e, imageSize: policy.config.imageSize, groupSize: config.algorithm.advType == .grpo ? config.algorithm.groupSize : 1)
+    numEnvs = all.numEnvs
+    let size = numEnvs / placement.subBatches
+    parts = try (0..<placement.subBatches).map { s in
+      var c = all
+      c.numEnvs = size
+      c.tasks = Array(all.tasks[(s * size)..<((s + 1) * size)])
+      c.threads = min(placement.env.threads, size)
+      if let n = TrainingConfig.deviceIndex(placement.env.device, prefix: "vulkan:") {
+        c.renderer = .vulkan
+        c.vulkanDevice = n
+      }
+      return try EnvSubBatch(
+        config: c, rows: (s * size)..<((s + 1) * size), chunk: chunk, wrist: e.useWristImage,
+        seed: UInt64(config.actor.seed) &+ 17 &+ UInt64(s))
+    }
     buffer = try RolloutBuffer(
-      steps: e.maxStepsPerRolloutEpoch / chunk, envs: env.numEnvs, chunk: chunk, imageSize: env.imageSize,
+      steps: e.maxStepsPerRolloutEpoch / chunk, envs: numEnvs, chunk: chunk, imageSize: policy.config.imageSize,
       stateSize: policy.config.proprioDim, valueOutputs: policy.valueHead == nil ? 0 : policy.config.valueOutputs)
+    stages = try StagedRollout(placement: placement)
   }
 
   /// Storage for one more window, shaped like `buffer` (further rollout epochs).
   public func makeBuffer() throws -> RolloutBuffer {
     try RolloutBuffer(
-      steps: buffer.steps, envs: buffer.envs, chunk: buffer.chunk, imageSize: env.imageSize, stateSize: buffer.state?.size(2) ?? 0,
+      steps: buffer.steps, envs: buffer.envs, chunk: buffer.chunk, imageSize: buffer.images.size(2), stateSize: buffer.state?.size(2) ?? 0,
       valueOutputs: buffer.valueOutputs)
   }
 
@@ -64,15 +80,15 @@ public final class RolloutCollector {
   /// Reset-state ids for a window: one per GRPO group (shared by its environments), fresh each
   /// window unless `use_fixed_reset_state_ids`.
   func resetStateIDs(groupSize: Int) -> [Int] {
-    let groups = env.numEnvs / groupSize
+    let groups = numEnvs / groupSize
     let base = config.env.train.useFixedResetStateIDs ? 0 : windows * groups
-    return (0..<env.numEnvs).map { base + $0 / groupSize }
+    return (0..<numEnvs).map { base + $0 / groupSize }
   }
 
   /// Runs one window of `buffer.steps` chunk steps with `policy` (sampling its actions), filling
   /// `buffer` (one shaped like `self.buffer`). Returns the episodes that ended during the window.
-  public func collect(into buffer: RolloutBuffer, policy: VLAPolicy, sampling: SamplingSettings, generator: Generator) throws -> [EpisodeSummary] {
-    guard buffer.envs == env.numEnvs, buffer.chunk == self.buffer.chunk, buffer.steps == self.buffer.steps else {
+  public func collect(into buffer: RolloutBuffer, policy: VLAPolicy, sampling: SamplingSettings) throws -> [EpisodeSummary] {
+    guard buffer.envs == numEnvs, buffer.chunk == self.buffer.chunk, buffer.steps == self.buffer.steps else {
       throw TorchError("collect: the buffer's shape differs from this collector's")
     }
     let grpo = config.algorithm.advType == .grpo
@@ -80,60 +96,92 @@ public final class RolloutCollector {
     // starts its groups from shared states.
     if !config.env.train.autoReset || grpo || windows == 0 {
       let ids = resetStateIDs(groupSize: grpo ? config.algorithm.groupSize : 1)
-      try env.reset(stateIDs: ids)
+      for part in parts { try part.env.reset(stateIDs: Array(ids[part.rows])) }
       buffer.resetStateIDs = ids
     }
-    _ = env.drainEpisodes()
+    for part in parts { _ = part.drainEpisodes() }
     try buffer.clear()
-    let n = env.numEnvs, k = buffer.chunk
-    let proprio = policy.config.proprioDim > 0
-    let instructions = env.instructions  // each environment keeps its task
-    let state = proprio ? current.state : nil
-    for t in 0..<buffer.steps {
-      let output = try Autograd.withNoGrad {
-        try policy.act(images: current.images, instructions: instructions, state: state, sampling: sampling, generator: generator)
-      }
-      try buffer.recordPolicy(step: t, images: current.images, state: state, instructions: instructions, output: output)
-      let result = try env.stepChunk(Self.robotActions(output.actions, policy: policy), chunk: k)
-      let ended = (0..<n).map { i in (0..<k).contains { result.terminated[i * k + $0] || result.truncated[i * k + $0] } }
-      let terminated = (0..<n).map { i in (0..<k).contains { result.terminated[i * k + $0] } }
-      try buffer.recordEnvironment(
-        step: t, rewards: result.rewards, terminated: terminated, truncated: zip(ended, terminated).map { $0 && !$1 })
-      // V(final observation), for the environments that ended and were reset in this chunk only.
-      let reset = (0..<n).filter { env.finalValid[$0] }
-      if policy.valueHead != nil && !reset.isEmpty {
-        let rows = try Tensor(reset.map(Int64.init))
-        let values = try Autograd.withNoGrad {
-          try policy.predictValues(
-            images: final.images.indexSelect(dim: 0, index: rows), instructions: reset.map { instructions[$0] },
-            state: proprio ? final.state.indexSelect(dim: 0, index: rows) : nil)
-        }
-        try buffer.recordFinalValues(step: t, envs: reset, values: values)
-      }
-    }
-    if policy.valueHead != nil {
-      let bootstrap = try Autograd.withNoGrad {
-        try policy.predictValues(images: current.images, instructions: instructions, state: state)
-      }
-      try buffer.recordBootstrap(values: bootstrap)
-    }
+    try stages.run(CollectionWindow(parts: parts, buffer: buffer, policy: policy, sampling: sampling))
     windows += 1
-    let episodes = env.drainEpisodes()
-    guard !env.config.autoReset else { return episodes }
-    // Without partial reset an ended environment keeps reporting its end at every later step;
-    // only its first episode is one.
-    var seen = Set<Int>()
-    return episodes.filter { seen.insert($0.env).inserted }
+    let episodes = parts.flatMap { $0.drainEpisodes() }
+    guard config.env.train.autoReset else {
+      // Without partial reset an ended environment keeps reporting its end at every later
+      // step; only its first episode is one.
+      var seen = Set<Int>()
+      return episodes.filter { seen.insert($0.env).inserted }
+    }
+    return episodes
   }
 
-  /// Policy actions [N, K, 7] (normalised bin centres) -> robot actions in [-1, 1], row-major.
-  static func robotActions(_ normalized: Tensor, policy: VLAPolicy) throws -> [Float] {
+  /// Policy actions [N, K, 7] (normalised bin centres) -> robot actions in [-1, 1], row-major,
+  /// written into `slot`.
+  static func writeRobotActions(_ normalized: Tensor, policy: VLAPolicy, into slot: inout [Float]) throws {
     let values = try normalized.doubles()
-    var actions = [Float](repeating: 0, count: values.count)
+    precondition(values.count == slot.count, "action slot holds \(slot.count) values, the policy produced \(values.count)")
     for row in 0..<(values.count / 7) {
       let robot = policy.config.actionStatistics.unnormalize(Array(values[(row * 7)..<((row + 1) * 7)]))
-      for d in 0..<7 { actions[row * 7 + d] = Float(max(-1, min(1, robot[d]))) }
+      for d in 0..<7 { slot[row * 7 + d] = Float(max(-1, min(1, robot[d]))) }
     }
-    return actions
+  }
+}
+
+/// One window's work for the staged rollout, per sub-batch: the rollout stage's inference and
+/// the env stage's stepping, both recording into the window's buffer rows of that sub-batch.
+final class CollectionWindow: RolloutStageWork {
+  let parts: [EnvSubBatch]
+  let buffer: RolloutBuffer
+  let policy: VLAPolicy
+  let sampling: SamplingSettings
+  let proprio: Bool, critic: Bool
+
+  init(parts: [EnvSubBatch], buffer: RolloutBuffer, policy: VLAPolicy, sampling: SamplingSettings) {
+    self.parts = parts
+    self.buffer = buffer
+    self.policy = policy
+    self.sampling = sampling
+    proprio = policy.config.proprioDim > 0
+    critic = policy.valueHead != nil
+  }
+
+  var subBatches: Int { parts.count }
+  var steps: Int { buffer.steps }
+
+  func infer(subBatch s: Int, step t: Int) throws {
+    let part = parts[s]
+    try Autograd.withNoGrad {  // grad mode is per thread: set here, on the rollout thread
+      // V(final observation) of the environments that ended and were reset with step t - 1
+      // (their final observations stay in place until the sub-batch's next step).
+      if critic && t > 0 { try recordFinalValues(part, step: t - 1) }
+      let state = proprio ? part.current.state : nil
+      if t == steps {
+        if critic {
+          try buffer.recordBootstrap(rows: part.rows, values: policy.predictValues(images: part.current.images, instructions: part.instructions, state: state))
+        }
+        return
+      }
+      let output = try policy.act(images: part.current.images, instructions: part.instructions, state: state, sampling: sampling, generator: part.generator)
+      try buffer.recordPolicy(step: t, rows: part.rows, images: part.current.images, state: state, instructions: part.instructions, output: output)
+      try RolloutCollector.writeRobotActions(output.actions, policy: policy, into: &part.actions)
+    }
+  }
+
+  func simulate(subBatch s: Int, step t: Int) throws {
+    let part = parts[s]
+    let n = part.rows.count, k = buffer.chunk
+    let result = try part.actions.withUnsafeBufferPointer { try part.env.stepChunk($0, chunk: k) }
+    let ended = (0..<n).map { i in (0..<k).contains { result.terminated[i * k + $0] || result.truncated[i * k + $0] } }
+    let terminated = (0..<n).map { i in (0..<k).contains { result.terminated[i * k + $0] } }
+    try buffer.recordEnvironment(
+      step: t, rows: part.rows, rewards: result.rewards, terminated: terminated, truncated: zip(ended, terminated).map { $0 && !$1 })
+  }
+
+  private func recordFinalValues(_ part: EnvSubBatch, step: Int) throws {
+    let reset = (0..<part.rows.count).filter { part.env.finalValid[$0] }
+    guard !reset.isEmpty else { return }
+    let rows = try Tensor(reset.map(Int64.init))
+    let values = try policy.predictValues(
+      images: part.final.images.indexSelect(dim: 0, index: rows), instructions: reset.map { part.instructions[$0] },
+      state: proprio ? part.final.state.indexSelect(dim: 0, index: rows) : nil)
+    try buffer.recordFinalValues(step: step, envs: reset.map { part.rows.lowerBound + $0 }, values: values)
   }
 }

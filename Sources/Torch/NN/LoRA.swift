@@ -44,6 +44,31 @@ public enum LoRA {
     }
   }
 
+  /// The tree's parameters as the merged model has them (W + scale B A for adapted Linears, the
+  /// adapters themselves left out), computed without touching the module: what a rollout copy
+  /// of a LoRA-trained policy loads.
+  public static func mergedState(of module: any Module) throws -> [String: Tensor] {
+    var state: [String: Tensor] = [:]
+    for (name, tensor) in module.namedParameters() where !(name.contains(".lora_A.") || name.contains(".lora_B.")) {
+      state[name] = try tensor.detached()
+    }
+    try Autograd.withNoGrad {
+      try visitNamed(module, prefix: "") { name, linear in
+        guard let lora = linear.lora else { return }
+        state[name + "weight"] = try linear.weight + (lora.b.matmul(lora.a) * lora.scale)
+      }
+    }
+    return state
+  }
+
+  /// Calls `body` with every Linear of the tree and its full name prefix ("a.b.q_proj.").
+  static func visitNamed(_ module: any Module, prefix: String, _ body: (String, Linear) throws -> Void) throws {
+    for (name, child) in module.children {
+      if let linear = child as? Linear { try body(prefix + name + ".", linear) }
+      try visitNamed(child, prefix: prefix + name + ".", body)
+    }
+  }
+
   /// Calls `body` with every Linear of the tree and its own (last) name.
   static func visit(_ module: any Module, _ body: (String, Linear) throws -> Void) throws {
     for (name, child) in module.children {

@@ -1,5 +1,6 @@
-// csys.h: small system helpers for the Swift side (process and terminal plumbing; io_uring, NUMA
-// and affinity helpers join them with the pipeline and the daemon).
+// csys.h: small system helpers for the Swift side: process and terminal plumbing, and the CPU
+// affinity and NUMA calls the pipeline's stage threads use (glibc's CPU_SET and libnuma's bitmasks
+// are macros and opaque structs that Swift cannot use directly).
 #ifndef CSYS_H
 #define CSYS_H
 
@@ -10,6 +11,26 @@ extern "C" {
 // Makes stdout line-buffered, so progress lines reach a log file or pipe as they are printed.
 // (Swift 6 cannot touch C's `stdout` global from its own code.)
 void csys_line_buffered_stdout(void);
+
+// The CPUs this process may run on (its affinity mask), ascending, at most `capacity` of them.
+// Returns how many were written, or -errno.
+int csys_allowed_cpus(int *cpus, int capacity);
+
+// Pins the calling thread to `count` CPUs. Returns 0 or an errno value.
+int csys_pin_current_thread(const int *cpus, int count);
+
+// The CPUs the calling thread may run on, like csys_allowed_cpus.
+int csys_current_thread_cpus(int *cpus, int capacity);
+
+// NUMA nodes usable through libnuma: 0 where the kernel or container offers no NUMA calls.
+int csys_numa_nodes(void);
+
+// The NUMA node of a CPU (0 where NUMA is unavailable), or -1 for a CPU that does not exist.
+int csys_numa_node_of_cpu(int cpu);
+
+// Binds the calling thread's future memory allocations to one NUMA node (MPOL_BIND).
+// Returns 0 or an errno value (ENOSYS where NUMA is unavailable).
+int csys_numa_bind_current_thread(int node);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,86 @@
+import Foundation
+
+/// `cluster.*`: where the three components run, close to RLinf's `cluster.component_placement`.
+///
+/// ```yaml
+/// cluster:
+///   placement_mode: hybrid          # optional: derived from the placement when absent
+///   component_placement:
+///     env: "0"                      # short form: the cores ("all", "0-3", "0,2")
+///     rollout: {cores: "1", threads: 1, device: cpu}
+///     actor: all
+/// ```
+/// Several components may share one entry, as in RLinf: `actor,env,rollout: all`.
+public struct ClusterConfig: Sendable {
+  /// nil: collocated when env and rollout share cores, else hybrid with pipeline_stage_num > 1,
+  /// else disaggregated.
+  public var placementMode: PlacementMode?
+  /// Placement per component; a component without an entry runs on all cores.
+  public var components: [Component: ComponentPlacement] = [:]
+  public init() {}
+
+  public func placement(of component: Component) -> ComponentPlacement {
+    components[component] ?? ComponentPlacement()
+  }
+}
+
+/// The stages a training job runs.
+public enum Component: String, Sendable, CaseIterable, Hashable {
+  /// The simulator.
+  case env
+  /// Policy inference during rollouts.
+  case rollout
+  /// Training (advantages, losses, optimizer).
+  case actor
+}
+
+/// How the stages share the machine (`cluster.placement_mode`).
+public enum PlacementMode: String, Sendable, CaseIterable {
+  /// All stages on the same cores, one after another: the baseline.
+  case collocated
+  /// Env and rollout on disjoint cores, handing whole batches to each other.
+  case disaggregated
+  /// Env and rollout on disjoint cores, the batch split into `rollout.pipeline_stage_num`
+  /// sub-batches: sub-batch s is simulated while sub-batch s + 1 is inferred.
+  case hybrid
+}
+
+/// The resources of one component.
+public struct ComponentPlacement: Sendable, Equatable {
+  /// CPU cores the component's threads are pinned to (nil: every core the process may use).
+  public var cores: [Int]?
+  /// Worker threads (libtorch intra-op threads, or simulator threads); nil: the component's own
+  /// setting (`rollout.num_threads`, `env.train.num_threads`).
+  public var threads: Int?
+  /// Where its tensors live: "cpu", "cuda:N"; for env, the renderer's "cpu" or "vulkan:N".
+  public var device = "cpu"
+  /// NUMA node its memory is bound to (nil: the node of its first core, where NUMA exists).
+  public var numaNode: Int?
+  public init(cores: [Int]? = nil, threads: Int? = nil, device: String = "cpu", numaNode: Int? = nil) {
+    self.cores = cores
+    self.threads = threads
+    self.device = device
+    self.numaNode = numaNode
+  }
+
+  /// Parses a core list: "all", "3", "0-3", "0,2,5-7".
+  public static func parseCores(_ text: String) -> [Int]?? {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    if trimmed == "all" { return .some(nil) }
+    var cores: [Int] = []
+    for part in trimmed.split(separator: ",") {
+      let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+      switch bounds.count {
+      case 1:
+        guard let c = bounds[0], c >= 0 else { return nil }
+        cores.append(c)
+      case 2:
+        guard let lo = bounds[0], let hi = bounds[1], lo >= 0, lo <= hi else { return nil }
+        cores += Array(lo...hi)
+      default: return nil
+      }
+    }
+    guard !cores.isEmpty, Set(cores).count == cores.count else { return nil }
+    return .some(cores.sorted())
+  }
+}
