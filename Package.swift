@@ -56,6 +56,7 @@ let package = Package(
     .executable(name: "bench-tensor-swift", targets: ["TensorBench"]),
     .executable(name: "bench-sim-swift", targets: ["SimBench"]),
     .executable(name: "bench-policy-swift", targets: ["PolicyBench"]),
+    .executable(name: "bench-pipeline-swift", targets: ["PipelineBench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -137,6 +138,8 @@ let package = Package(
     .executableTarget(name: "SimBench", dependencies: ["Sim"], path: "Sources/Benchmarks/SimBench"),
     // The Swift half of tools/bench-policy.
     .executableTarget(name: "PolicyBench", dependencies: ["CSys", "Models", "Torch"], path: "Sources/Benchmarks/PolicyBench"),
+    // The Swift half of tools/bench-pipeline.
+    .executableTarget(name: "PipelineBench", dependencies: ["CSys", "Config", "Pipeline"], path: "Sources/Benchmarks/PipelineBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "RLTests", dependencies: ["Config", "RL", "Models", "Torch", "TestSupport"], exclude: ["Reference"]),

@@ -28,6 +28,8 @@ struct RlinfTrain: ParsableCommand {
     try training.validate()
     let job = try RLRun(config: training)
     let a = training.algorithm
+    for line in job.placement.summary { print("placement: " + line) }
+    for note in job.collector.stages.notes { print("placement note: " + note) }
     print("\(a.advType == .gae ? "PPO" : "GRPO") on \(training.env.train.totalNumEnvs) envs, \(job.policy.config.head.rawValue) K=\(job.policy.config.numActionChunks), \(job.policy.parameterCount) parameters -> \(job.directory)")
     if evalFirst {
       let result = try job.evaluate(training.env.eval)
@@ -38,10 +40,13 @@ struct RlinfTrain: ParsableCommand {
       let elapsed = Date().timeIntervalSince(start)
       let total = training.runner.maxEpochs
       let eta = total > 0 ? elapsed / Double(step) * Double(total - step) : .nan
+      // GRPO's success filter can leave nothing to learn from: say so instead of a NaN loss.
+      let loss = m["train/actor/skipped_empty_iterations"] == 1 ? "skipped (every group filtered)"
+        : String(format: "%.4f", m["train/actor/policy_loss"] ?? .nan)
       var line = String(
-        format: "iter %4d/%d  env steps %7d  success %.2f  reward %.3f  loss %.4f  %.0f env steps/s  ETA %.0f s",
-        step, total, job.environmentSteps, m["env/success_once"] ?? .nan, m["rollout/rewards"] ?? .nan,
-        m["train/actor/policy_loss"] ?? .nan, m["env/steps_per_second"] ?? .nan, eta)
+        format: "iter %4d/%d  env steps %7d  success %.2f  reward %.3f  loss ",
+        step, total, job.environmentSteps, m["env/success_once"] ?? .nan, m["rollout/rewards"] ?? .nan)
+        + loss + String(format: "  %.0f env steps/s  ETA %.0f s", m["env/steps_per_second"] ?? .nan, eta)
       if let eval = m["eval/success_once"] { line += String(format: "  eval %.2f", eval) }
       print(line)
     }

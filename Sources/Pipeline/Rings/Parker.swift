@@ -7,10 +7,10 @@ import Synchronization
 /// The publishing side does not fence between its index store and its look at `parked`, so a
 /// wake-up can be missed in a nanosecond-wide window; every park is therefore a timed wait, and
 /// a missed wake-up costs at most `timeout`.
-final class Parker: @unchecked Sendable {
+@usableFromInline final class Parker: @unchecked Sendable {
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
   private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-  private let parked = Atomic<Int>(0)
+  @usableFromInline let parked = Atomic<Int>(0)
   static let timeoutNanoseconds = 1_000_000
 
   init() {
@@ -30,7 +30,7 @@ final class Parker: @unchecked Sendable {
   }
 
   /// Sleeps until `ready()` holds, a wake-up arrives or the timeout passes (callers re-check).
-  func park(until ready: () -> Bool) {
+  @usableFromInline func park(until ready: () -> Bool) {
     parked.add(1, ordering: .sequentiallyConsistent)
     pthread_mutex_lock(mutex)
     if !ready() {
@@ -46,8 +46,12 @@ final class Parker: @unchecked Sendable {
   }
 
   /// Wakes every parked waiter (cheap when there is none).
-  func wake() {
+  @inlinable func wake() {
     guard parked.load(ordering: .relaxed) > 0 else { return }
+    wakeParked()
+  }
+
+  @usableFromInline func wakeParked() {
     pthread_mutex_lock(mutex)
     pthread_cond_broadcast(condition)
     pthread_mutex_unlock(mutex)
@@ -56,12 +60,14 @@ final class Parker: @unchecked Sendable {
 
 /// Waiting in three phases: spin (the answer is usually microseconds away on a dedicated core),
 /// then yield the core, then park.
-struct Backoff {
-  private var rounds = 0
+@usableFromInline struct Backoff {
+  @usableFromInline var rounds = 0
   static let spinRounds = 64, yieldRounds = 128
 
+  @usableFromInline init() {}
+
   /// One wait step; `parker` is used once spinning and yielding are exhausted.
-  mutating func wait(on parker: Parker, until ready: () -> Bool) {
+  @usableFromInline mutating func wait(on parker: Parker, until ready: () -> Bool) {
     rounds += 1
     if rounds <= Self.spinRounds {
       for _ in 0..<(1 << min(rounds, 6)) { spinHint() }

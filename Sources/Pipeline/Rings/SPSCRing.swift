@@ -2,6 +2,7 @@ import Synchronization
 
 /// Why a ring operation gave up: the ring was closed (shutdown, or another stage failed).
 public struct RingClosed: Error, CustomStringConvertible {
+  public init() {}
   public var description: String { "the ring was closed" }
 }
 
@@ -13,17 +14,20 @@ public struct RingClosed: Error, CustomStringConvertible {
 /// per batch of operations, not per operation. Indices only grow; the slot is index & mask.
 /// Nothing allocates after `init`. Blocking calls spin, yield, then park, and end with
 /// `RingClosed` once the ring is closed (pop still drains what was pushed before the close).
+///
+/// The operations are inlinable so that other modules get them specialised for their element
+/// type (a generic call through witness tables costs more than the operation itself).
 public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
   public let capacity: Int
-  private let mask: Int
-  private let slots: UnsafeMutablePointer<Element>
+  @usableFromInline let mask: Int
+  @usableFromInline let slots: UnsafeMutablePointer<Element>
   // Each index on its own cache lines (see PaddedIndex), in the order producer, consumer.
-  private let head = PaddedIndex()
-  private let tail = PaddedIndex()
-  private let closedFlag = PaddedFlag()
-  private let producerCache = PaddedCache()  // the producer's copy of tail
-  private let consumerCache = PaddedCache()  // the consumer's copy of head
-  private let notEmpty = Parker(), notFull = Parker()
+  @usableFromInline let head = PaddedIndex()
+  @usableFromInline let tail = PaddedIndex()
+  @usableFromInline let closedFlag = PaddedFlag()
+  @usableFromInline let producerCache = PaddedCache()  // the producer's copy of tail
+  @usableFromInline let consumerCache = PaddedCache()  // the consumer's copy of head
+  @usableFromInline let notEmpty = Parker(), notFull = Parker()
 
   /// `capacity` is rounded up to a power of two.
   public init(capacity: Int) {
@@ -40,6 +44,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
   // MARK: producer side
 
   /// Pushes without waiting; false when the ring is full or closed.
+  @inlinable
   public func tryPush(_ element: Element) -> Bool {
     guard !isClosed else { return false }
     let h = head.value.load(ordering: .relaxed)
@@ -54,6 +59,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
   }
 
   /// Pushes, waiting while the ring is full; throws once it is closed.
+  @inlinable
   public func push(_ element: Element) throws(RingClosed) {
     var backoff = Backoff()
     while !tryPush(element) {
@@ -65,6 +71,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
   // MARK: consumer side
 
   /// Pops without waiting; nil when the ring is empty.
+  @inlinable
   public func tryPop() -> Element? {
     let t = tail.value.load(ordering: .relaxed)
     if t == consumerCache.value {
@@ -78,6 +85,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
   }
 
   /// Pops, waiting while the ring is empty; throws once it is closed and drained.
+  @inlinable
   public func pop() throws(RingClosed) -> Element {
     var backoff = Backoff()
     while true {
@@ -94,6 +102,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
   // MARK: both sides
 
   /// Elements pushed and not yet popped (a snapshot).
+  @inlinable
   public var count: Int { head.value.load(ordering: .acquiring) - tail.value.load(ordering: .acquiring) }
 
   /// Closes the ring: blocked and later calls end with `RingClosed` (pops drain first).
@@ -104,6 +113,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     // Parked waiters re-check on their timed wake-up at the latest.
   }
 
+  @inlinable
   public var isClosed: Bool { closedFlag.value.load(ordering: .acquiring) }
 }
 
@@ -113,21 +123,24 @@ typealias Pad = (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int
 let zeroPad: Pad = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 /// An atomic index alone on its cache lines.
-final class PaddedIndex: Sendable {
+@usableFromInline final class PaddedIndex: Sendable {
   private let before = zeroPad
-  let value = Atomic<Int>(0)
+  @usableFromInline let value = Atomic<Int>(0)
   private let after = zeroPad
+  init() {}
 }
 
-final class PaddedFlag: Sendable {
+@usableFromInline final class PaddedFlag: Sendable {
   private let before = zeroPad
-  let value = Atomic<Bool>(false)
+  @usableFromInline let value = Atomic<Bool>(false)
   private let after = zeroPad
+  init() {}
 }
 
 /// One side's private copy of the other side's index (never touched by the other thread).
-final class PaddedCache: @unchecked Sendable {
+@usableFromInline final class PaddedCache: @unchecked Sendable {
   private let before = zeroPad
-  var value = 0
+  @usableFromInline var value = 0
   private let after = zeroPad
+  init() {}
 }

@@ -134,6 +134,10 @@ public final class StagedRollout {
 public struct StageTimes: Sendable {
   public var envSeconds = 0.0
   public var rolloutSeconds = 0.0
+  public init(envSeconds: Double = 0, rolloutSeconds: Double = 0) {
+    self.envSeconds = envSeconds
+    self.rolloutSeconds = rolloutSeconds
+  }
 
   mutating func time(_ field: WritableKeyPath<StageTimes, Double>, _ body: () throws -> Void) rethrows {
     let start = DispatchTime.now().uptimeNanoseconds
