@@ -56,6 +56,14 @@ public final class StageThread: @unchecked Sendable {
     try outcome.get()
   }
 
+  /// Runs `body` on this thread and waits for its result (it must be idle).
+  public func run<T>(_ body: @escaping () throws -> T) throws -> T {
+    var value: T?
+    start { value = try body() }
+    try finish()
+    return value!
+  }
+
   /// Ends the thread after its current job (owners call this; the thread keeps itself alive).
   public func stop() {
     condition.withLock {

@@ -19,6 +19,8 @@ public final class RLRun {
   public let placement: Placement
   /// The rollout stage's copy of the policy, refreshed after every update.
   public let weightSync: WeightSync
+  /// Training and evaluation run here, pinned to the actor's cores.
+  private let actorThread: StageThread
   public let directory: String
   private var windows: [RolloutBuffer]
   private var metricsFile: FileHandle?
@@ -30,8 +32,7 @@ public final class RLRun {
   public init(config: TrainingConfig) throws {
     self.config = config
     placement = try Placement(config: config)
-    // Training runs on this thread, with the actor's threads.
-    TorchRuntime.configureThreads(placement.actor.threads)
+    actorThread = try StageThread(name: "rlinf-actor", resources: placement.actor)
     TorchRuntime.manualSeed(UInt64(config.actor.seed))
     policy = try Self.makePolicy(config)
     trainer = try PolicyTrainer(policy: policy, config: config)
@@ -41,6 +42,8 @@ public final class RLRun {
     for _ in 1..<config.algorithm.rolloutEpoch { windows.append(try collector.makeBuffer()) }
     directory = config.runner.logPath + "/" + config.runner.experimentName
   }
+
+  deinit { actorThread.stop() }
 
   /// The policy the config names, checked against the config's model keys; a value head is
   /// attached when the algorithm needs one and the checkpoint has none.
@@ -88,9 +91,11 @@ public final class RLRun {
     let stageTimes = collector.stages.lastTimes
     let steps = windows.count * collector.buffer.steps * collector.buffer.chunk * collector.numEnvs
     environmentSteps += steps
-    var metrics = try trainer.train(on: windows, autoReset: config.env.train.autoReset)
+    let (trainer, windows, autoReset) = (self.trainer, self.windows, config.env.train.autoReset)
+    var metrics = try actorThread.run { try trainer.train(on: windows, autoReset: autoReset) }
     let trainSeconds = clock.lap()
-    try weightSync.publish(from: policy)
+    let (weightSync, policy) = (self.weightSync, self.policy)
+    try actorThread.run { try weightSync.publish(from: policy) }
     metrics["time/weight_sync"] = clock.lap()
     metrics["time/env_stage"] = stageTimes.envSeconds
     metrics["time/rollout_stage"] = stageTimes.rolloutSeconds
@@ -103,7 +108,8 @@ public final class RLRun {
     metrics["runner/environment_steps"] = Double(environmentSteps)
     let r = config.runner
     if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 {
-      metrics.merge(try evaluate(config.env.eval).metrics(prefix: "eval")) { $1 }
+      let eval = config.env.eval
+      metrics.merge(try actorThread.run { try self.evaluate(eval) }.metrics(prefix: "eval")) { $1 }
       metrics["time/eval"] = clock.lap()
     }
     if r.saveInterval > 0 && iteration % r.saveInterval == 0 {

@@ -3,7 +3,7 @@ import Dispatch
 import Torch
 
 /// Runs rollout windows under a placement:
-/// - collocated: on the calling thread, stage after stage (the baseline);
+/// - collocated: on one pinned thread on the shared cores, stage after stage (the baseline);
 /// - disaggregated: env and rollout on their own pinned threads, handing the whole batch over
 ///   through two rings (no overlap, each stage on its own cores);
 /// - hybrid: the same threads, handing over one sub-batch at a time, so sub-batch s is simulated
@@ -13,6 +13,7 @@ public final class StagedRollout {
   public let placement: Placement
   private let envThread: StageThread?
   private let rolloutThread: StageThread?
+  private let collocatedThread: StageThread?
   private var toEnv: SPSCRing<Handoff>
   private var toRollout: SPSCRing<Handoff>
   /// Busy seconds of each stage in the last window, and hand-off count.
@@ -21,9 +22,13 @@ public final class StagedRollout {
   public init(placement: Placement) throws {
     self.placement = placement
     if placement.mode == .collocated {
+      // Env and rollout share these cores; the thread carries the rollout's libtorch threads
+      // (the simulator runs its own workers).
+      collocatedThread = try StageThread(name: "rlinf-collocated", resources: placement.rollout)
       envThread = nil
       rolloutThread = nil
     } else {
+      collocatedThread = nil
       envThread = try StageThread(name: "rlinf-env", resources: placement.env)
       rolloutThread = try StageThread(name: "rlinf-rollout", resources: placement.rollout)
     }
@@ -31,7 +36,7 @@ public final class StagedRollout {
   }
 
   /// What setting up the stage threads had to skip (e.g. NUMA binding unavailable).
-  public var notes: [String] { (envThread?.notes ?? []) + (rolloutThread?.notes ?? []) }
+  public var notes: [String] { [collocatedThread, envThread, rolloutThread].flatMap { $0?.notes ?? [] } }
 
   /// Room for every sub-batch of a window in flight in each direction.
   static func makeRings(subBatches: Int) -> (SPSCRing<Handoff>, SPSCRing<Handoff>) {
@@ -44,7 +49,9 @@ public final class StagedRollout {
       throw PipelineError("the window has \(work.subBatches) sub-batches, the placement \(placement.subBatches)")
     }
     switch placement.mode {
-    case .collocated: try runCollocated(work)
+    case .collocated:
+      let box = WorkBox(work)
+      lastTimes = try collocatedThread!.run { try Self.runCollocated(box.work) }
     case .disaggregated: try runStaged(work, groupSize: work.subBatches)
     case .hybrid: try runStaged(work, groupSize: 1)
     }
@@ -56,22 +63,18 @@ public final class StagedRollout {
   public func shutdown() {
     toEnv.close()
     toRollout.close()
-    envThread?.stop()
-    rolloutThread?.stop()
+    for thread in [collocatedThread, envThread, rolloutThread] { thread?.stop() }
   }
 
-  private func runCollocated(_ work: some RolloutStageWork) throws {
+  private static func runCollocated(_ work: some RolloutStageWork) throws -> StageTimes {
     var times = StageTimes()
-    let previous = TorchRuntime.threads
-    TorchRuntime.threads = placement.rollout.threads
-    defer { TorchRuntime.threads = previous }
     for t in 0...work.steps {
       for s in 0..<work.subBatches {
         try times.time(\.rolloutSeconds) { try work.infer(subBatch: s, step: t) }
         if t < work.steps { try times.time(\.envSeconds) { try work.simulate(subBatch: s, step: t) } }
       }
     }
-    lastTimes = times
+    return times
   }
 
   /// Both stages on their threads; hand-offs carry groups of `groupSize` sub-batches.
