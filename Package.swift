@@ -100,7 +100,7 @@ let package = Package(
       name: "CSentencePieceLoader", path: "Sources/Kernels/CSentencePieceLoader",
       linkerSettings: [.linkedLibrary("dl")]),
     // System helpers (line-buffered output; io_uring, NUMA and affinity with the pipeline).
-    .target(name: "CSys", path: "Sources/Kernels/CSys", linkerSettings: [.linkedLibrary("numa")]),
+    .target(name: "CSys", path: "Sources/Kernels/CSys", linkerSettings: [.linkedLibrary("numa"), .linkedLibrary("uring")]),
     // Tensors, autograd, nn blocks, optimizers, safetensors tensors.
     .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
     // The embedded batched tabletop simulator: MuJoCo physics, ray-cast observations, tasks,
@@ -111,11 +111,16 @@ let package = Package(
     .target(name: "Models", dependencies: ["Torch", "CSentencePieceLoader"]),
     // Training configs: RLinf-VLA's YAML keys, read strictly and validated before any work.
     .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+    // Checkpoint folders on disk: atomic io_uring writes, a `latest` pointer, retention, a
+    // background writer. Bytes only: what goes in them is the pipeline's business.
+    .target(name: "Checkpoints", dependencies: ["CSys"]),
+    // Metric files: JSON lines and TensorBoard event files.
+    .target(name: "Metrics"),
     // The learning core: rollout buffer, advantages, losses and update steps (PPO, GRPO, SFT).
     .target(name: "RL", dependencies: ["Config", "Models", "Torch"]),
     // Joins simulator, policies and algorithms: SFT on demonstrations, closed-loop evaluation,
     // the staged rollout (pinned stage threads, lock-free rings, placement modes) and the RL loop.
-    .target(name: "Pipeline", dependencies: ["CSys", "Config", "RL", "Models", "Sim", "Torch"]),
+    .target(name: "Pipeline", dependencies: ["CSys", "Checkpoints", "Config", "Metrics", "RL", "Models", "Sim", "Torch"]),
     // rlinf-sft: demonstrations -> supervised fine-tuning -> success rate in the simulator.
     .executableTarget(
       name: "SFTTool",
@@ -145,6 +150,8 @@ let package = Package(
     .testTarget(name: "RLTests", dependencies: ["Config", "RL", "Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Config", "Pipeline", "RL", "Models", "Sim", "Torch", "TestSupport"]),
+    .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+    .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],
   swiftLanguageModes: [.v6],

@@ -34,6 +34,8 @@ public struct RunnerConfig: Sendable {
   public var valCheckInterval = -1
   /// `save_interval`: checkpoint every N iterations (-1: never).
   public var saveInterval = -1
+  /// `keep_last_checkpoints`: complete checkpoints kept (besides the best-evaluated one).
+  public var keepLastCheckpoints = 3
   public init() {}
 }
 

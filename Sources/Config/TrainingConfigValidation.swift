@@ -9,6 +9,7 @@ extension TrainingConfig {
     try require(runner.maxEpochs == -1 || runner.maxEpochs >= 1, "runner.max_epochs", "must be -1 (forever) or positive, got \(runner.maxEpochs)")
     try require(runner.valCheckInterval == -1 || runner.valCheckInterval >= 1, "runner.val_check_interval", "must be -1 or positive, got \(runner.valCheckInterval)")
     try require(runner.saveInterval == -1 || runner.saveInterval >= 1, "runner.save_interval", "must be -1 or positive, got \(runner.saveInterval)")
+    try require(runner.keepLastCheckpoints >= 1, "runner.keep_last_checkpoints", "must be at least 1, got \(runner.keepLastCheckpoints)")
     try require(!runner.experimentName.isEmpty && !runner.experimentName.contains("/"), "runner.logger.experiment_name", "must be a non-empty name without '/'")
 
     // Ranges.

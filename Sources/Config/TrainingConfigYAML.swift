@@ -35,6 +35,7 @@ extension TrainingConfig {
     runner.maxEpochs = try run.int("max_epochs", runner.maxEpochs)
     runner.valCheckInterval = try run.int("val_check_interval", runner.valCheckInterval)
     runner.saveInterval = try run.int("save_interval", runner.saveInterval)
+    runner.keepLastCheckpoints = try run.int("keep_last_checkpoints", runner.keepLastCheckpoints)
     let logger = try run.section("logger")
     runner.logPath = try logger.string("log_path", runner.logPath)
     runner.experimentName = try logger.string("experiment_name", runner.experimentName)

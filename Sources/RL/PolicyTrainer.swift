@@ -10,8 +10,8 @@ public final class PolicyTrainer {
   public let policy: VLAPolicy
   public let optimizer: AdamW
   public let config: TrainingConfig
-  /// Updates done so far (the global step).
-  public private(set) var updates = 0
+  /// Updates done so far (the global step; restored when a run resumes from a checkpoint).
+  public var updates = 0
 
   public init(policy: VLAPolicy, config: TrainingConfig) throws {
     self.policy = policy

@@ -24,6 +24,23 @@ public enum SafeTensorsArchiveWriter {
 
   /// Writes `entries` in order, with string metadata.
   public static func write(_ entries: [Entry], metadata: [String: String] = [:], to path: String) throws {
+    let header = try header(entries, metadata: metadata, describing: path)
+    try AtomicFile.write(to: path) { fd in
+      try header.withUnsafeBytes { try AtomicFile.writeAll(fd, $0, path) }
+      for entry in entries { try AtomicFile.writeAll(fd, entry.bytes, path) }
+    }
+  }
+
+  /// The whole file in memory (a snapshot that a background writer can put on disk later).
+  public static func encode(_ entries: [Entry], metadata: [String: String] = [:]) throws -> [UInt8] {
+    var bytes = try header(entries, metadata: metadata, describing: "a snapshot")
+    bytes.reserveCapacity(bytes.count + entries.reduce(0) { $0 + $1.bytes.count })
+    for entry in entries { bytes.append(contentsOf: entry.bytes) }
+    return bytes
+  }
+
+  /// Checks the entries and encodes the length-prefixed JSON header that precedes their bytes.
+  private static func header(_ entries: [Entry], metadata: [String: String], describing path: String) throws -> [UInt8] {
     var names = Set<String>()
     for entry in entries {
       guard names.insert(entry.name).inserted, entry.name != "__metadata__" else {
@@ -39,11 +56,7 @@ public enum SafeTensorsArchiveWriter {
       defer { offset += entry.bytes.count }
       return .init(name: entry.name, dtype: entry.dtype, shape: entry.shape, range: offset..<(offset + entry.bytes.count))
     }
-    let header = try SafeTensorsHeader.encode(entries: layout, metadata: metadata)
-    try AtomicFile.write(to: path) { fd in
-      try header.withUnsafeBytes { try AtomicFile.writeAll(fd, $0, path) }
-      for entry in entries { try AtomicFile.writeAll(fd, entry.bytes, path) }
-    }
+    return Array(try SafeTensorsHeader.encode(entries: layout, metadata: metadata))
   }
 }
 

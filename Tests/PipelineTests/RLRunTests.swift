@@ -75,6 +75,44 @@ import Torch
     #expect(try (trained - reloaded).abs().max().item() == 0)
   }
 
+  /// A run resumed from its checkpoint continues exactly where it stopped: three iterations in
+  /// one go and two, a checkpoint, a new run that resumes, and one more give the same weights,
+  /// optimizer state, counters and metrics files (GRPO starts every window from reset states, so
+  /// no episode is in flight at a checkpoint).
+  @Test func resumedRunContinuesExactly() throws {
+    let dir = try temporaryDirectory("rl-resume")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var config = Self.config(.grpo, directory: dir)
+    config.runner.maxEpochs = 3
+    config.runner.valCheckInterval = -1
+    config.runner.saveInterval = 1
+    config.runner.experimentName = "straight"
+    let straight = try RLRun(config: config)
+    try straight.run { _, _ in }
+
+    config.runner.experimentName = "resumed"
+    config.runner.maxEpochs = 2
+    do {
+      let first = try RLRun(config: config)
+      try first.run { _, _ in }
+    }
+    config.runner.maxEpochs = 3
+    let resumed = try RLRun(config: config, resume: true)
+    #expect(resumed.resumedFrom?.step == 2)
+    #expect(resumed.iteration == 2 && resumed.trainer.updates == 2)
+    #expect(resumed.environmentSteps == 2 * 8 * 4)
+    try resumed.run { _, _ in }
+    #expect(resumed.iteration == 3)
+    for ((name, a), (_, b)) in zip(straight.policy.namedParameters(), resumed.policy.namedParameters()) {
+      #expect(try (a - b).abs().max().item() == 0, "\(name) differs after resuming")
+    }
+    let moments = try straight.trainer.optimizer.exportState(), restored = try resumed.trainer.optimizer.exportState()
+    #expect(moments.steps == restored.steps)
+    let lines = try String(contentsOfFile: dir + "/resumed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 3)  // the resumed run appended its iteration
+    #expect(resumed.checkpoints.list().map(\.step) == [1, 2, 3])
+  }
+
   /// A checkpoint that does not fit the config's model keys is refused, naming the key.
   @Test func checkpointMismatchNamesTheKey() throws {
     let dir = try temporaryDirectory("rl-mismatch")

@@ -1,6 +1,8 @@
+import Checkpoints
 import Config
 import Dispatch
 import Foundation
+import Metrics
 import Models
 import RL
 import Sim
@@ -9,9 +11,12 @@ import Torch
 /// One RL training job from a config: the policy (from `actor.model.model_path` or the tiny
 /// configuration), the training environments, and the loop of iterations: rollout windows,
 /// advantages, update, and now and then evaluation and a checkpoint. Metrics go to
-/// `<log_path>/<experiment_name>/metrics.jsonl`, one JSON object per iteration.
+/// `<log_path>/<experiment_name>/metrics.jsonl` (one JSON object per iteration) and to
+/// TensorBoard event files in `.../tensorboard`; checkpoints to `.../checkpoints` (written in the
+/// background, atomically; a run created with `resume` continues from the newest complete one).
 public final class RLRun {
-  public let config: TrainingConfig
+  /// The config (live-tunable keys change it, see `set(_:to:)`).
+  public private(set) var config: TrainingConfig
   public let policy: VLAPolicy
   public let trainer: PolicyTrainer
   public let collector: RolloutCollector
@@ -22,28 +27,63 @@ public final class RLRun {
   /// Training and evaluation run here, pinned to the actor's cores.
   private let actorThread: StageThread
   public let directory: String
+  public let checkpoints: CheckpointStore
+  private let checkpointWriter: CheckpointWriter
+  /// The checkpoint this run resumed from (nil: a fresh start).
+  public let resumedFrom: CheckpointStore.Entry?
   private var windows: [RolloutBuffer]
-  private var metricsFile: FileHandle?
+  private var sinks: [any MetricsSink]
+  /// The iteration of the last checkpoint handed to the writer.
+  private var savedIteration: Int?
   /// Iterations done so far.
   public private(set) var iteration = 0
   /// Environment steps taken so far in training.
   public private(set) var environmentSteps = 0
 
-  public init(config: TrainingConfig) throws {
+  /// `onCheckpoint` hears about every background checkpoint write (its step and path or error);
+  /// failures leave the previous checkpoints valid and training goes on.
+  public init(
+    config: TrainingConfig, resume: Bool = false,
+    onCheckpoint: @escaping @Sendable (Int, Result<String, any Error>) -> Void = RLRun.reportCheckpoint
+  ) throws {
     self.config = config
+    directory = config.runner.logPath + "/" + config.runner.experimentName
+    checkpoints = try CheckpointStore(root: directory + "/checkpoints", keepLast: config.runner.keepLastCheckpoints)
+    resumedFrom = resume ? checkpoints.latest() : nil
     placement = try Placement(config: config)
     actorThread = try StageThread(name: "rlinf-actor", resources: placement.actor)
     TorchRuntime.manualSeed(UInt64(config.actor.seed))
-    policy = try Self.makePolicy(config)
+    var model = config
+    if let resumedFrom { model.actor.model.modelPath = resumedFrom.path }
+    policy = try Self.makePolicy(model)
     trainer = try PolicyTrainer(policy: policy, config: config)
     weightSync = try WeightSync(actor: policy)
     collector = try RolloutCollector(config: config, policy: policy, placement: placement)
     windows = [collector.buffer]
     for _ in 1..<config.algorithm.rolloutEpoch { windows.append(try collector.makeBuffer()) }
-    directory = config.runner.logPath + "/" + config.runner.experimentName
+    checkpointWriter = CheckpointWriter(store: checkpoints, onResult: onCheckpoint)
+    sinks = [try JSONLinesSink(path: directory + "/metrics.jsonl"), try TensorBoardSink(directory: directory + "/tensorboard")]
+    if let resumedFrom { try RLCheckpoint.restore(self, from: resumedFrom.path) }
   }
 
-  deinit { actorThread.stop() }
+  deinit {
+    checkpointWriter.stop()
+    actorThread.stop()
+  }
+
+  /// The default checkpoint report: failures to standard error.
+  public static let reportCheckpoint: @Sendable (Int, Result<String, any Error>) -> Void = { step, result in
+    if case .failure(let error) = result { FileHandle.standardError.write(Data("checkpoint of step \(step) failed: \(error)\n".utf8)) }
+  }
+
+  /// Puts the counters of a checkpoint back (see RLCheckpoint).
+  func restore(_ state: RLCheckpoint.RunState) {
+    iteration = state.iteration
+    environmentSteps = state.environmentSteps
+    collector.windowsCollected = state.windowsCollected
+    trainer.updates = state.trainerUpdates
+    weightSync.version = state.weightVersion
+  }
 
   /// The policy the config names, checked against the config's model keys; a value head is
   /// attached when the algorithm needs one and the checkpoint has none.
@@ -113,22 +153,37 @@ public final class RLRun {
       metrics["time/eval"] = clock.lap()
     }
     if r.saveInterval > 0 && iteration % r.saveInterval == 0 {
-      try VLACheckpoint.save(policy, to: checkpointPath(iteration))
+      metrics["time/checkpoint_snapshot"] = try saveCheckpoint(evalSuccess: metrics["eval/success_once"])
     }
     try record(metrics)
     return metrics
   }
 
-  /// Runs `runner.max_epochs` iterations (forever with -1), calling `progress` after each.
+  /// Runs `runner.max_epochs` iterations (forever with -1), calling `progress` after each, then
+  /// writes a final checkpoint and waits for the writes to finish.
   public func run(progress: (Int, [String: Double]) -> Void) throws {
     while config.runner.maxEpochs < 0 || iteration < config.runner.maxEpochs {
       let metrics = try step()
       progress(iteration, metrics)
     }
-    try VLACheckpoint.save(policy, to: checkpointPath(iteration))
+    if savedIteration != iteration { try saveCheckpoint() }
+    waitForCheckpoints()
   }
 
-  public func checkpointPath(_ step: Int) -> String { directory + "/checkpoints/global_step_\(step)" }
+  /// Snapshots the run and hands it to the background writer; returns the seconds the snapshot
+  /// took (all that training waits for).
+  @discardableResult
+  public func saveCheckpoint(evalSuccess: Double? = nil) throws -> Double {
+    var clock = Clock()
+    checkpointWriter.submit(try RLCheckpoint.snapshot(self, evalSuccess: evalSuccess))
+    savedIteration = iteration
+    return clock.lap()
+  }
+
+  /// Blocks until every checkpoint handed to the writer is on disk (or failed).
+  public func waitForCheckpoints() { checkpointWriter.waitUntilIdle() }
+
+  public func checkpointPath(_ step: Int) -> String { checkpoints.root + "/" + CheckpointStore.directoryName(step: step) }
 
   /// Closed-loop evaluation on an env section's tasks and split (one episode per env), sampling
   /// at `temperature_eval` (greedy at 0).
@@ -155,18 +210,12 @@ public final class RLRun {
     ]
   }
 
-  /// Appends one JSON line: {"step": N, "metrics": {...}}.
+  /// One iteration's metrics to every sink (JSON lines, TensorBoard), flushed.
   private func record(_ metrics: [String: Double]) throws {
-    if metricsFile == nil {
-      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-      let path = directory + "/metrics.jsonl"
-      if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-      metricsFile = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-      try metricsFile?.seekToEnd()
+    for sink in sinks {
+      try sink.write(step: iteration, metrics: metrics)
+      try sink.flush()
     }
-    let finite = metrics.filter { $0.value.isFinite }
-    let line = try JSONSerialization.data(withJSONObject: ["step": iteration, "metrics": finite], options: [.sortedKeys, .withoutEscapingSlashes])
-    try metricsFile?.write(contentsOf: line + Data("\n".utf8))
   }
 }
 

@@ -16,7 +16,10 @@ public final class RolloutCollector {
   public let stages: StagedRollout
   let config: TrainingConfig
   let parts: [EnvSubBatch]
-  private var windows = 0
+  /// Windows collected so far (reset-state ids advance with it; restored on resume).
+  public internal(set) var windowsCollected = 0
+  /// The environments have not started from a window's reset states yet (a new or resumed run).
+  private var freshEnvironments = true
 
   public init(config: TrainingConfig, policy: VLAPolicy, placement: Placement) throws {
     self.config = config
@@ -81,7 +84,7 @@ public final class RolloutCollector {
   /// window unless `use_fixed_reset_state_ids`.
   func resetStateIDs(groupSize: Int) -> [Int] {
     let groups = numEnvs / groupSize
-    let base = config.env.train.useFixedResetStateIDs ? 0 : windows * groups
+    let base = config.env.train.useFixedResetStateIDs ? 0 : windowsCollected * groups
     return (0..<numEnvs).map { base + $0 / groupSize }
   }
 
@@ -93,8 +96,9 @@ public final class RolloutCollector {
     }
     let grpo = config.algorithm.advType == .grpo
     // Without partial reset every window is one fresh episode per environment; GRPO always
-    // starts its groups from shared states.
-    if !config.env.train.autoReset || grpo || windows == 0 {
+    // starts its groups from shared states; with partial reset episodes carry on across windows.
+    if !config.env.train.autoReset || grpo || freshEnvironments {
+      freshEnvironments = false
       let ids = resetStateIDs(groupSize: grpo ? config.algorithm.groupSize : 1)
       for part in parts { try part.env.reset(stateIDs: Array(ids[part.rows])) }
       buffer.resetStateIDs = ids
@@ -102,7 +106,7 @@ public final class RolloutCollector {
     for part in parts { _ = part.drainEpisodes() }
     try buffer.clear()
     try stages.run(CollectionWindow(parts: parts, buffer: buffer, policy: policy, sampling: sampling))
-    windows += 1
+    windowsCollected += 1
     let episodes = parts.flatMap { $0.drainEpisodes() }
     guard config.env.train.autoReset else {
       // Without partial reset an ended environment keeps reporting its end at every later

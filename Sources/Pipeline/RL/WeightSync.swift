@@ -8,8 +8,8 @@ import Torch
 public final class WeightSync {
   /// The policy the rollout stage runs.
   public let rolloutPolicy: VLAPolicy
-  /// Updates published so far (0: the actor's weights at construction).
-  public private(set) var version = 0
+  /// Updates published so far (0: the actor's weights at construction; restored on resume).
+  public internal(set) var version = 0
 
   public init(actor: VLAPolicy) throws {
     // A throwaway generator for the initial weights (overwritten below), so building the copy

@@ -14,6 +14,23 @@ public enum SafeTensorsWriter {
     }
   }
 
+  /// The file's bytes in memory: a snapshot of the tensors now (checkpoints are written from
+  /// such snapshots in the background).
+  public static func encode(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:]) throws -> [UInt8] {
+    let prepared = try tensors.map { (name: $0.name, tensor: try $0.tensor.detached().to(device: .cpu).contiguous()) }
+    var bytes: [UInt8] = []
+    do {
+      try withBytes(prepared[...]) { bytes = try SafeTensorsArchiveWriter.encode($0, metadata: metadata) }
+    } catch let error as SafeTensorsError {
+      throw TorchError(error.message)
+    }
+    return bytes
+  }
+
+  public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> [UInt8] {
+    try encode(tensors.sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) }, metadata: metadata)
+  }
+
   /// Convenience for a dictionary (written in sorted name order).
   public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
     try write(tensors.sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) }, metadata: metadata, to: path)

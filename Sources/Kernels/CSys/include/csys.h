@@ -32,6 +32,14 @@ int csys_numa_node_of_cpu(int cpu);
 // Returns 0 or an errno value (ENOSYS where NUMA is unavailable).
 int csys_numa_bind_current_thread(int node);
 
+// Writes `count` files into the directory `dirfd` with io_uring: each created (mode 0644,
+// truncated), written in full (short writes resubmitted), fsynced and closed. Falls back to
+// pwrite/fsync where the kernel or a seccomp filter refuses io_uring; *used_uring says which ran.
+// Returns 0, or -errno of the first failure with the failing file's index in *failed_index
+// (files already written stay; the caller removes the directory).
+int csys_write_files(int dirfd, const char *const *names, const void *const *data, const unsigned long *lengths,
+                     int count, int *used_uring, int *failed_index);
+
 #ifdef __cplusplus
 }
 #endif

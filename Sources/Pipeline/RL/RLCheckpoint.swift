@@ -1,0 +1,71 @@
+import Checkpoints
+import Foundation
+import Models
+import Torch
+
+/// What an RL checkpoint holds, and how a run is put back from one. A checkpoint folder is also a
+/// plain VLA checkpoint (`model.safetensors`, `config.json`, `tokenizer.model`), so evaluation
+/// and `model_path` read it directly; next to those:
+/// - `optimizer.safetensors`: AdamW's moments, per-parameter step counts in its metadata;
+/// - `rng.safetensors`: every sampling generator's state;
+/// - `run_state.json`: iteration, environment steps, windows collected, updates, weight version,
+///   and the config's YAML for reference.
+enum RLCheckpoint {
+  static let optimizerFile = "optimizer.safetensors"
+  static let rngFile = "rng.safetensors"
+  static let stateFile = "run_state.json"
+
+  struct RunState: Codable {
+    var iteration: Int
+    var environmentSteps: Int
+    var windowsCollected: Int
+    var trainerUpdates: Int
+    var weightVersion: Int
+  }
+
+  /// Copies the run's state into memory (the only part that holds training up).
+  static func snapshot(_ run: RLRun, evalSuccess: Double?) throws -> CheckpointSnapshot {
+    var files: [String: [UInt8]] = [:]
+    let parameters = try run.policy.namedParameters().map { (name: $0.name, tensor: try $0.tensor.detached()) }
+    files[ShardedCheckpoint.singleFileName] = try SafeTensorsWriter.encode(parameters, metadata: ["format": "pt"])
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    files[VLACheckpoint.configFile] = Array(try encoder.encode(run.policy.config))
+    files[VLACheckpoint.tokenizerFile] = Array(run.policy.tokenizer.modelBytes)
+    let optimizer = try run.trainer.optimizer.exportState()
+    let steps = String(decoding: try JSONEncoder().encode(optimizer.steps), as: UTF8.self)
+    files[optimizerFile] = try SafeTensorsWriter.encode(optimizer.tensors, metadata: ["steps": steps])
+    var generators: [String: Tensor] = [:]
+    for (s, part) in run.collector.parts.enumerated() { generators["sub_batch.\(s)"] = try part.generator.state() }
+    files[rngFile] = try SafeTensorsWriter.encode(generators)
+    let state = RunState(
+      iteration: run.iteration, environmentSteps: run.environmentSteps, windowsCollected: run.collector.windowsCollected,
+      trainerUpdates: run.trainer.updates, weightVersion: run.weightSync.version)
+    files[stateFile] = Array(try encoder.encode(state))
+    return CheckpointSnapshot(step: run.iteration, files: files, evalSuccess: evalSuccess)
+  }
+
+  /// Puts the optimizer, generators and counters of `directory` back into `run` (whose policy
+  /// was loaded from the same folder).
+  static func restore(_ run: RLRun, from directory: String) throws {
+    do {
+      let optimizer = try SafeTensorsFile(path: directory + "/" + optimizerFile)
+      let steps = try JSONDecoder().decode([String: Int].self, from: Data((optimizer.metadata["steps"] ?? "{}").utf8))
+      try run.trainer.optimizer.importState(AdamW.State(tensors: optimizer.tensors(), steps: steps))
+      let rng = try SafeTensorsFile(path: directory + "/" + rngFile)
+      for (s, part) in run.collector.parts.enumerated() {
+        guard rng.names.contains("sub_batch.\(s)") else {
+          throw CheckpointError("it has no generator state for sub-batch \(s) (was it written with another rollout.pipeline_stage_num?)")
+        }
+        try part.generator.restore(rng.tensor("sub_batch.\(s)"))
+      }
+      guard let data = FileManager.default.contents(atPath: directory + "/" + stateFile) else {
+        throw CheckpointError("it has no \(stateFile)")
+      }
+      let state = try JSONDecoder().decode(RunState.self, from: data)
+      run.restore(state)
+    } catch {
+      throw CheckpointError("cannot resume from \(directory): \(error)")
+    }
+  }
+}
