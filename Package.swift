@@ -50,6 +50,8 @@ let package = Package(
     .executable(name: "rlinf-sim", targets: ["SimTool"]),
     .executable(name: "rlinf-sft", targets: ["SFTTool"]),
     .executable(name: "rlinf-train", targets: ["TrainTool"]),
+    .executable(name: "rlinfd", targets: ["Daemon"]),
+    .executable(name: "rlinfctl", targets: ["rlinfctl"]),
     // SentencePiece in a library of its own, loaded privately at run time (see csentencepiece.h).
     .library(name: "rlinf-sentencepiece", type: .dynamic, targets: ["CSentencePiece"]),
     .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
@@ -61,6 +63,8 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
   ],
   targets: [
     // Native layer: the C API over libtorch. libtorch headers stay inside its .cpp files.
@@ -121,6 +125,21 @@ let package = Package(
     // Joins simulator, policies and algorithms: SFT on demonstrations, closed-loop evaluation,
     // the staged rollout (pinned stage threads, lock-free rings, placement modes) and the RL loop.
     .target(name: "Pipeline", dependencies: ["CSys", "Checkpoints", "Config", "Metrics", "RL", "Models", "Sim", "Torch"]),
+    // The control protocol between rlinfd and its clients: messages, framing, a client.
+    .target(name: "Control"),
+    // rlinfd: the continuous-training daemon (jobs, control socket, systemd, logs).
+    .executableTarget(
+      name: "Daemon",
+      dependencies: [
+        "CSys", "Checkpoints", "Config", "Control", "Pipeline", "Sim",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]),
+    // rlinfctl: the command-line client (no libtorch: it builds and starts fast).
+    .executableTarget(
+      name: "rlinfctl",
+      dependencies: ["Control", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // rlinf-sft: demonstrations -> supervised fine-tuning -> success rate in the simulator.
     .executableTarget(
       name: "SFTTool",

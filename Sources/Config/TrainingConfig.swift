@@ -8,6 +8,7 @@ public struct TrainingConfig: Sendable {
   public var actor = ActorConfig()
   public var rollout = RolloutConfig()
   public var cluster = ClusterConfig()
+  public var sft = SFTConfig()
 
   public init() {}
 }
@@ -20,6 +21,18 @@ extension TrainingConfig {
     guard let envCores, let rolloutCores, Set(envCores).isDisjoint(with: rolloutCores) else { return .collocated }
     return rollout.pipelineStageNum > 1 ? .hybrid : .disaggregated
   }
+}
+
+/// `sft.*`: supervised warm start from the simulator's scripted experts, run by rlinfd before
+/// RL when the job has no checkpoint yet (RLinf starts from an SFT checkpoint made elsewhere).
+public struct SFTConfig: Sendable {
+  public var enabled = false
+  /// Expert episodes recorded per task of env.train.
+  public var episodesPerTask = 40
+  public var steps = 1000
+  public var batchSize = 32
+  public var lr = 1e-3
+  public init() {}
 }
 
 /// `runner.*`: how long to train and how often to evaluate and save.

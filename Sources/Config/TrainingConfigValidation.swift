@@ -94,6 +94,13 @@ extension TrainingConfig {
                   "splits the \(train.totalNumEnvs) environments into sub-batches of \(sub), which cuts GRPO groups of group_size \(a.groupSize)")
     }
     try validateCluster()
+    if sft.enabled {
+      try require(sft.episodesPerTask >= 1, "sft.episodes_per_task", "must be at least 1")
+      try require(sft.steps >= 1, "sft.steps", "must be at least 1")
+      try require(sft.batchSize >= 1, "sft.batch_size", "must be at least 1")
+      try require(sft.lr > 0, "sft.lr", "must be positive, got \(sft.lr)")
+      try require(actor.model.modelPath == nil, "sft.enabled", "a warm start trains the tiny policy from scratch; it cannot start from actor.model.model_path")
+    }
   }
 
   /// Placement checks that need no knowledge of the machine (the pipeline checks cores and

@@ -105,6 +105,13 @@ extension TrainingConfig {
     rollout.pipelineStageNum = try ro.int("pipeline_stage_num", rollout.pipelineStageNum)
     rollout.numThreads = try ro.int("num_threads", rollout.numThreads)
 
+    let w = try r.section("sft")
+    sft.enabled = try w.bool("enabled", sft.enabled)
+    sft.episodesPerTask = try w.int("episodes_per_task", sft.episodesPerTask)
+    sft.steps = try w.int("steps", sft.steps)
+    sft.batchSize = try w.int("batch_size", sft.batchSize)
+    sft.lr = try w.double("lr", sft.lr)
+
     let c = try r.section("cluster")
     cluster.placementMode = try c.has("placement_mode") ? c.choice("placement_mode", PlacementMode.collocated) : nil
     let placement = try c.section("component_placement")

@@ -9,7 +9,8 @@ import Torch
 public final class PolicyTrainer {
   public let policy: VLAPolicy
   public let optimizer: AdamW
-  public let config: TrainingConfig
+  /// The config; `apply` swaps in a live-changed one.
+  public private(set) var config: TrainingConfig
   /// Updates done so far (the global step; restored when a run resumes from a checkpoint).
   public var updates = 0
 
@@ -22,6 +23,14 @@ public final class PolicyTrainer {
     var groups = [AdamW.ParamGroup(name: "policy", parameters: all.filter { !$0.name.hasPrefix("value_head.") }, lr: o.lr, weightDecay: o.weightDecay)]
     if !critic.isEmpty { groups.append(.init(name: "value_head", parameters: critic, lr: o.valueLr, weightDecay: o.weightDecay)) }
     optimizer = try AdamW(groups: groups, betas: (o.adamBeta1, o.adamBeta2), eps: o.adamEps)
+  }
+
+  /// Takes a config with live-tunable keys changed (learning rates go to the optimizer groups).
+  public func apply(_ changed: TrainingConfig) {
+    config = changed
+    for group in optimizer.groups {
+      group.lr = group.name == "value_head" ? changed.actor.optim.valueLr : changed.actor.optim.lr
+    }
   }
 
   /// The sampling distribution of training rollouts (the update scores tokens under the same one).

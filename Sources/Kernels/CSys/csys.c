@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 void csys_line_buffered_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
 
@@ -62,6 +63,16 @@ int csys_numa_bind_current_thread(int node) {
   int rc = errno;
   numa_bitmask_free(mask);
   return rc;
+}
+
+int csys_peer_credentials(int fd, int *pid, unsigned *uid, unsigned *gid) {
+  struct ucred credentials;
+  socklen_t length = sizeof credentials;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return errno;
+  *pid = credentials.pid;
+  *uid = credentials.uid;
+  *gid = credentials.gid;
+  return 0;
 }
 
 // libnuma reports failures by calling these (weak in libnuma) and printing; the pipeline reports

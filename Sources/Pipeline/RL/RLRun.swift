@@ -166,8 +166,22 @@ public final class RLRun {
       let metrics = try step()
       progress(iteration, metrics)
     }
+    try finish()
+  }
+
+  /// The end of a run: a checkpoint of the current iteration unless one was taken, and every
+  /// checkpoint write finished.
+  public func finish() throws {
     if savedIteration != iteration { try saveCheckpoint() }
     waitForCheckpoints()
+  }
+
+  /// Changes a live-tunable key (see `TrainingConfig.liveKeys`); takes effect from the next
+  /// iteration. Call between iterations.
+  public func set(_ key: String, to value: String) throws {
+    let changed = try config.settingLive(key, to: value)
+    config = changed
+    trainer.apply(changed)
   }
 
   /// Snapshots the run and hands it to the background writer; returns the seconds the snapshot

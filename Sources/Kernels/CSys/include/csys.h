@@ -32,6 +32,9 @@ int csys_numa_node_of_cpu(int cpu);
 // Returns 0 or an errno value (ENOSYS where NUMA is unavailable).
 int csys_numa_bind_current_thread(int node);
 
+// The credentials of a Unix socket's peer (SO_PEERCRED). Returns 0 or an errno value.
+int csys_peer_credentials(int fd, int *pid, unsigned *uid, unsigned *gid);
+
 // Writes `count` files into the directory `dirfd` with io_uring: each created (mode 0644,
 // truncated), written in full (short writes resubmitted), fsynced and closed. Falls back to
 // pwrite/fsync where the kernel or a seccomp filter refuses io_uring; *used_uring says which ran.

@@ -1,0 +1,364 @@
+import Checkpoints
+import Config
+import Control
+import Foundation
+import Logging
+import Pipeline
+import Sim
+
+/// One training job at a time, on its own thread: SFT warm start when the config asks for it,
+/// then RL iterations until `runner.max_epochs`, a stop, or forever. Control requests arrive on
+/// the control server's thread; they only set flags or queue work that the job thread picks up
+/// between iterations, so a request never waits for training and training never waits for a
+/// client.
+final class JobController: @unchecked Sendable {
+  /// What the job is doing.
+  enum Phase: String {
+    /// No job.
+    case idle
+    /// Recording demonstrations and fine-tuning the starting policy (`sft.enabled`).
+    case warmStart = "sft_warm_start"
+    /// Building the run (policy, environments, stage threads) or resuming it.
+    case starting
+    /// RL iterations: rollout, advantages, update.
+    case training
+    /// Between iterations, waiting for `resume`.
+    case paused
+    /// A requested evaluation.
+    case evaluating
+    /// Finishing: the final checkpoint is being written.
+    case stopping
+    /// Ended after max_epochs or a stop; the last checkpoint is complete.
+    case finished
+    /// Ended with an error (`error` says which).
+    case failed
+  }
+
+  private enum Work {
+    case checkpoint
+    case eval(split: String)
+    case set(key: String, value: String)
+  }
+
+  private let condition = NSCondition()
+  private let logger: Logger
+  private let notifier: SystemdNotifier
+  private let stateDirectory: String
+  private let onMetrics: @Sendable (Int, [String: Double]) -> Void
+  private let onFinish: @Sendable () -> Void
+  // Guarded by `condition`:
+  private var phase = Phase.idle
+  private var jobName: String?
+  private var configPath: String?
+  private var liveConfig: TrainingConfig?
+  private var queued: [Work] = []
+  private var pauseRequested = false
+  private var stopRequested = false
+  private var iteration = 0
+  private var environmentSteps = 0
+  private var startedAt = Date()
+  private var iterationsThisStart = 0
+  private var lastMetrics: [String: Double] = [:]
+  private var lastEval: [String: Double] = [:]
+  private var history: [(step: Int, metrics: [String: Double])] = []
+  private var placement: [String] = []
+  private var store: CheckpointStore?
+  private var lastError: String?
+  private var thread: Thread?
+
+  init(
+    stateDirectory: String, logger: Logger, notifier: SystemdNotifier,
+    onMetrics: @escaping @Sendable (Int, [String: Double]) -> Void, onFinish: @escaping @Sendable () -> Void
+  ) {
+    self.stateDirectory = stateDirectory
+    self.logger = logger
+    self.notifier = notifier
+    self.onMetrics = onMetrics
+    self.onFinish = onFinish
+  }
+
+  private var active: Bool { ![.idle, .finished, .failed].contains(phase) }
+
+  // MARK: requests (control server thread)
+
+  /// Starts a job from a config file; the config is read and checked here, so errors reach the
+  /// client. Relative log paths are taken inside the state directory.
+  func start(configPath: String) throws -> JSONValue {
+    var config = try TrainingConfig.load(path: configPath)
+    if !config.runner.logPath.hasPrefix("/") { config.runner.logPath = stateDirectory + "/" + config.runner.logPath }
+    return try condition.withLock {
+      guard !active else { throw ControlFailure("job \(jobName ?? "") is \(phase.rawValue); stop it first") }
+      phase = .starting
+      jobName = config.runner.experimentName
+      self.configPath = configPath
+      liveConfig = config
+      queued = []
+      pauseRequested = false
+      stopRequested = false
+      lastError = nil
+      history = []
+      lastMetrics = [:]
+      lastEval = [:]
+      iteration = 0
+      environmentSteps = 0
+      iterationsThisStart = 0
+      startedAt = Date()
+      let thread = Thread { [self, config] in runJob(config) }
+      thread.name = "rlinf-job"
+      self.thread = thread
+      thread.start()
+      return .object(["job": .string(config.runner.experimentName), "directory": .string(config.runner.logPath + "/" + config.runner.experimentName)])
+    }
+  }
+
+  func pause() throws {
+    try condition.withLock {
+      guard active else { throw ControlFailure("no job is running") }
+      pauseRequested = true
+    }
+  }
+
+  func resume() throws {
+    try condition.withLock {
+      guard active else { throw ControlFailure("no job is running") }
+      pauseRequested = false
+      condition.broadcast()
+    }
+  }
+
+  /// Asks the job to stop after its current iteration (with a checkpoint).
+  func stop() throws {
+    try condition.withLock {
+      guard active else { throw ControlFailure("no job is running") }
+      stopRequested = true
+      condition.broadcast()
+    }
+  }
+
+  func requestCheckpoint() throws { try enqueue(.checkpoint) }
+
+  func requestEval(split: String) throws {
+    guard Split(rawValue: split) != nil else {
+      throw ControlFailure("unknown split \"\(split)\" (\(Split.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    try enqueue(.eval(split: split))
+  }
+
+  /// Checks a live change now (errors name the key) and applies it between iterations.
+  func set(key: String, value: String) throws {
+    try condition.withLock {
+      guard active, let config = liveConfig else { throw ControlFailure("no job is running") }
+      liveConfig = try config.settingLive(key, to: value)
+      queued.append(.set(key: key, value: value))
+      condition.broadcast()
+    }
+  }
+
+  private func enqueue(_ work: Work) throws {
+    try condition.withLock {
+      guard active else { throw ControlFailure("no job is running") }
+      queued.append(work)
+      condition.broadcast()
+    }
+  }
+
+  /// Stops the job (if any) and waits until its final checkpoint is written.
+  func shutdown() {
+    condition.withLock {
+      if active { stopRequested = true }
+      condition.broadcast()
+      while active { condition.wait() }
+    }
+  }
+
+  // MARK: views (control server thread)
+
+  func status() -> JSONValue {
+    condition.withLock {
+      let elapsed = Date().timeIntervalSince(startedAt)
+      let maxEpochs = liveConfig?.runner.maxEpochs ?? 0
+      let eta: JSONValue = maxEpochs > 0 && iterationsThisStart > 0
+        ? .number(elapsed / Double(iterationsThisStart) * Double(max(0, maxEpochs - iteration))) : .null
+      func metric(_ key: String) -> JSONValue { lastMetrics[key].map(JSONValue.number) ?? .null }
+      var result: [String: JSONValue] = [
+        "phase": .string(phase.rawValue),
+        "job": jobName.map(JSONValue.string) ?? .null,
+        "config": configPath.map(JSONValue.string) ?? .null,
+        "iteration": .number(Double(iteration)),
+        "max_epochs": .number(Double(maxEpochs)),
+        "environment_steps": .number(Double(environmentSteps)),
+        "success_once": metric("env/success_once"),
+        "eval_success_once": lastEval["eval/success_once"].map(JSONValue.number) ?? .null,
+        "env_steps_per_second": metric("env/steps_per_second"),
+        "eta_seconds": eta,
+        "stage_seconds": .object([
+          "env": metric("time/env_stage"), "rollout": metric("time/rollout_stage"), "actor": metric("time/actor_training"),
+        ]),
+        "placement": .array(placement.map(JSONValue.string)),
+        "paused_requested": .bool(pauseRequested),
+        "error": lastError.map(JSONValue.string) ?? .null,
+      ]
+      if let latest = store?.latest() { result["latest_checkpoint"] = .string(latest.path) }
+      return .object(result)
+    }
+  }
+
+  func metrics(last: Int) -> [JSONValue] {
+    condition.withLock { history.suffix(max(0, last)).map { Self.metricsJSON(step: $0.step, metrics: $0.metrics) } }
+  }
+
+  static func metricsJSON(step: Int, metrics: [String: Double]) -> JSONValue {
+    .object(["step": .number(Double(step)), "metrics": .object(metrics.filter { $0.value.isFinite }.mapValues(JSONValue.number))])
+  }
+
+  func checkpoints() -> JSONValue {
+    let store = condition.withLock { self.store }
+    guard let store else { return .array([]) }
+    let latest = store.latest()?.step, best = store.best()?.step
+    return .array(store.list().map { entry in
+      .object([
+        "step": .number(Double(entry.step)), "path": .string(entry.path), "bytes": .number(Double(entry.bytes)),
+        "eval_success_once": entry.evalSuccess.map(JSONValue.number) ?? .null,
+        "latest": .bool(entry.step == latest), "best": .bool(entry.step == best),
+      ])
+    })
+  }
+
+  // MARK: the job thread
+
+  private func setPhase(_ p: Phase) {
+    condition.withLock {
+      phase = p
+      condition.broadcast()
+    }
+    notifier.notify("STATUS=\(jobName ?? "rlinfd"): \(p.rawValue)")
+  }
+
+  private func runJob(_ initial: TrainingConfig) {
+    var config = initial
+    let name = config.runner.experimentName
+    do {
+      let directory = config.runner.logPath + "/" + name
+      let hasCheckpoint = FileManager.default.fileExists(atPath: directory + "/checkpoints/latest")
+      if config.sft.enabled && !hasCheckpoint {
+        setPhase(.warmStart)
+        let path = try SFTWarmStart.run(config) { self.logger.info("\($0)") }
+        config.actor.model.modelPath = path
+      }
+      setPhase(.starting)
+      let logger = self.logger
+      let run = try RLRun(config: config, resume: true) { step, result in
+        switch result {
+        case .success(let path): logger.info("checkpoint written", metadata: ["step": "\(step)", "path": "\(path)"])
+        case .failure(let error): logger.error("checkpoint of step \(step) failed; the previous one stays valid: \(error)")
+        }
+      }
+      condition.withLock {
+        store = run.checkpoints
+        placement = run.placement.summary
+        iteration = run.iteration
+        environmentSteps = run.environmentSteps
+      }
+      if let from = run.resumedFrom {
+        logger.info("job \(name): resumed from \(from.path) (iteration \(run.iteration))")
+      } else {
+        logger.info("job \(name): started fresh, \(run.policy.parameterCount) parameters, \(run.collector.numEnvs) environments")
+      }
+      for line in run.placement.summary { logger.info("placement: \(line)") }
+      try loop(run)
+      setPhase(.stopping)
+      try run.finish()
+      logger.info("job \(name): finished at iteration \(run.iteration)")
+      setPhase(.finished)
+    } catch {
+      logger.error("job \(name) failed: \(error)")
+      condition.withLock { lastError = "\(error)" }
+      setPhase(.failed)
+    }
+    onFinish()
+  }
+
+  /// Iterations, with queued work and pauses handled between them.
+  private func loop(_ run: RLRun) throws {
+    while true {
+      let (work, stop, pause) = condition.withLock { () -> ([Work], Bool, Bool) in
+        defer { queued = [] }
+        return (queued, stopRequested, pauseRequested)
+      }
+      for item in work { try perform(item, run) }
+      if stop { return }
+      if pause {
+        setPhase(.paused)
+        logger.info("paused at iteration \(run.iteration)")
+        condition.withLock {
+          while pauseRequested && !stopRequested && queued.isEmpty { condition.wait() }
+        }
+        if condition.withLock({ !pauseRequested }) { logger.info("resumed") }
+        continue
+      }
+      let maxEpochs = run.config.runner.maxEpochs
+      if maxEpochs >= 0 && run.iteration >= maxEpochs { return }
+      setPhase(.training)
+      let metrics = try run.step()
+      record(run, metrics)
+    }
+  }
+
+  private func perform(_ work: Work, _ run: RLRun) throws {
+    switch work {
+    case .checkpoint:
+      let seconds = try run.saveCheckpoint(evalSuccess: condition.withLock { lastEval["eval/success_once"] })
+      logger.info(Logger.Message(stringLiteral: String(format: "checkpoint of iteration %d requested: snapshot %.2f s, writing in the background", run.iteration, seconds)))
+    case .eval(let split):
+      setPhase(.evaluating)
+      var section = run.config.env.eval
+      if section.split != split {
+        section.split = split
+        section.tasks = []  // the split's own tasks
+      }
+      let result = try run.evaluate(section)
+      let metrics = result.metrics(prefix: "eval/\(split)")
+      condition.withLock { lastEval = ["eval/success_once": result.successRate] }
+      logger.info(Logger.Message(stringLiteral: String(format: "eval %@: success %.1f%% over %d episodes", split, 100 * result.successRate, result.perTask.values.reduce(0) { $0 + $1.episodes })))
+      onMetrics(run.iteration, metrics)
+    case .set(let key, let value):
+      try run.set(key, to: value)
+      logger.info("set \(key) = \(value)")
+    }
+  }
+
+  private func record(_ run: RLRun, _ metrics: [String: Double]) {
+    let (eta, maxEpochs) = condition.withLock { () -> (Double, Int) in
+      iteration = run.iteration
+      environmentSteps = run.environmentSteps
+      iterationsThisStart += 1
+      lastMetrics = metrics
+      if let eval = metrics["eval/success_once"] { lastEval = ["eval/success_once": eval] }
+      history.append((run.iteration, metrics))
+      if history.count > 1000 { history.removeFirst(history.count - 1000) }
+      let max = run.config.runner.maxEpochs
+      let elapsed = Date().timeIntervalSince(startedAt)
+      return (max > 0 ? elapsed / Double(iterationsThisStart) * Double(Swift.max(0, max - run.iteration)) : .nan, max)
+    }
+    let success = metrics["env/success_once"] ?? .nan
+    var line = String(
+      format: "iter %d/%@  env steps %d  success %.2f  reward %.3f  %.0f env steps/s  ETA %@",
+      run.iteration, maxEpochs < 0 ? "inf" : "\(maxEpochs)", run.environmentSteps, success, metrics["rollout/rewards"] ?? .nan,
+      metrics["env/steps_per_second"] ?? .nan, eta.isFinite ? Self.duration(eta) : "-")
+    if let eval = metrics["eval/success_once"] { line += String(format: "  eval %.2f", eval) }
+    logger.info(Logger.Message(stringLiteral: line))
+    notifier.notify(String(format: "STATUS=%@: iteration %d, success %.2f", run.config.runner.experimentName, run.iteration, success))
+    onMetrics(run.iteration, metrics)
+  }
+
+  static func duration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+  }
+}
+
+/// A request the daemon refuses, with the reason for the client.
+struct ControlFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
