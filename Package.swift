@@ -170,6 +170,7 @@ let package = Package(
     .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
     .testTarget(name: "PipelineTests", dependencies: ["Config", "Pipeline", "RL", "Models", "Sim", "Torch", "TestSupport"]),
     .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
+    .testTarget(name: "DaemonTests", dependencies: ["Checkpoints", "Control", "Models", "TestSupport"]),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],

@@ -42,7 +42,13 @@ public final class ControlClient {
   public func request(_ command: ControlProtocol.Command, _ args: [String: JSONValue] = [:]) throws -> ControlResponse {
     let id = nextID
     nextID += 1
-    try send(ControlRequest(id: id, cmd: command, args: args))
+    do {
+      try send(ControlRequest(id: id, cmd: command, args: args))
+    } catch {
+      // The daemon may have answered and closed before reading (a refused peer): show that.
+      if let refusal = try? readResponse() { return refusal }
+      throw error
+    }
     return try readResponse()
   }
 

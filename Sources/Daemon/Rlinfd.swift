@@ -24,6 +24,8 @@ struct Rlinfd: AsyncParsableCommand {
 
   func run() async throws {
     csys_line_buffered_stdout()
+    // A file-size limit (ulimit -f) must fail a checkpoint write with EFBIG, not kill the daemon.
+    signal(SIGXFSZ, SIG_IGN)
     let environment = ProcessInfo.processInfo.environment
     let book = LogBook()
     LoggingSystem.bootstrap { _ in BookLogHandler(book: book) }

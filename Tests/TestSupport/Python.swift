@@ -49,6 +49,21 @@ public func runProgram(_ executable: String, _ arguments: [String]) throws -> St
   return output
 }
 
+/// A product built beside the test runner (swift build puts executables and the test bundle
+/// in the same folder), e.g. "rlinfd".
+public func builtProduct(_ name: String) throws -> String {
+  let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  for folder in [beside, beside.deletingLastPathComponent()] {
+    let path = folder.appendingPathComponent(name).path
+    if FileManager.default.isExecutableFile(atPath: path) { return path }
+  }
+  let fallback = repositoryRoot + "/.build/debug/" + name
+  guard FileManager.default.isExecutableFile(atPath: fallback) else {
+    throw TestSupportError("\(name) is not built next to the tests (\(beside.path)); run `swift build` first")
+  }
+  return fallback
+}
+
 /// A fresh temporary directory; the caller removes it.
 public func temporaryDirectory(_ label: String) throws -> String {
   let path = NSTemporaryDirectory() + "rlinf-\(label)-\(UUID().uuidString)"

@@ -1,0 +1,218 @@
+import Checkpoints
+import Control
+import Foundation
+import Models
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real rlinfd binary, driven through its socket and rlinfctl.
+@Suite(.serialized) struct DaemonTests {
+  /// Every control command end to end, a live change taking effect, and a clean SIGTERM.
+  @Test func controlCommandsEndToEnd() throws {
+    let dir = try temporaryDirectory("rlinfd-e2e")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let daemon = try DaemonProcess(directory: dir)
+    try daemon.waitForStatus("two iterations") { daemon.iteration($0) >= 2 }
+
+    // rlinfctl itself: text and --json.
+    let ctl = try builtProduct("rlinfctl")
+    let text = try runProgram(ctl, ["status", "--socket", daemon.socket])
+    #expect(text.contains("job: tiny (training)") && text.contains("placement: mode collocated"))
+    let json = try runProgram(ctl, ["status", "--socket", daemon.socket, "--json"])
+    let parsed = try JSONDecoder().decode(ControlResponse.self, from: Data(json.utf8))
+    #expect(parsed.ok && parsed.result?["phase"]?.string == "training")
+
+    // Pause: the iteration stops moving; resume: it moves again.
+    #expect(try daemon.request(.pause).ok)
+    let paused = try daemon.waitForStatus("paused") { $0["phase"]?.string == "paused" }
+    usleep(500_000)
+    #expect(daemon.iteration(try daemon.request(.status).result!) == daemon.iteration(paused))
+
+    // A live change is checked at once and applied between iterations; others are refused.
+    #expect(try daemon.request(.set, ["key": .string("actor.optim.lr"), "value": .string("1.5e-5")]).ok)
+    let refused = try daemon.request(.set, ["key": .string("env.train.total_num_envs"), "value": .string("8")])
+    #expect(!refused.ok && refused.error!.contains("not live-tunable"))
+    let bad = try daemon.request(.set, ["key": .string("actor.optim.lr"), "value": .string("-1")])
+    #expect(!bad.ok && bad.error!.contains("actor.optim.lr"))
+    #expect(try daemon.request(.resume).ok)
+    try daemon.waitForStatus("resumed") { daemon.iteration($0) > daemon.iteration(paused) + 1 }
+    let recent = try daemon.request(.metrics, ["last": .number(1)]).result!.array!.last!
+    #expect(recent["metrics"]?["train/actor/lr"]?.number == 1.5e-5)
+
+    // Checkpoint and evaluation on request.
+    let before = daemon.iteration(try daemon.request(.status).result!)
+    #expect(try daemon.request(.checkpoint).ok)
+    #expect(try daemon.request(.eval, ["split": .string("vision")]).ok)
+    #expect(try !daemon.request(.eval, ["split": .string("mars")]).ok)
+    try daemon.waitForStatus("evaluated") { $0["eval_success_once"] != .null && daemon.iteration($0) > before + 1 }
+    let checkpoints = try daemon.request(.checkpoints).result!.array!
+    #expect(!checkpoints.isEmpty && checkpoints.contains { $0["latest"]?.bool == true })
+    let logs = try daemon.request(.logs, ["lines": .number(200)]).result!.array!.compactMap(\.string)
+    #expect(logs.contains { $0.contains("eval vision: success") })
+    #expect(logs.contains { $0.contains("set actor.optim.lr = 1.5e-5") })
+
+    // metrics --follow streams each new iteration.
+    let follower = try daemon.client()
+    #expect(try follower.request(.metrics, ["follow": .bool(true)]).ok)
+    let first = try follower.readResponse(), second = try follower.readResponse()
+    let steps = [first, second].compactMap { $0.result?["step"]?.number }
+    #expect(steps.count == 2 && steps[1] > steps[0])
+
+    // Starting a second job while one runs is refused; SIGTERM finishes with a checkpoint.
+    #expect(try !daemon.request(.start, ["config": .string(dir + "/job.yaml")]).ok)
+    let last = daemon.iteration(try daemon.request(.status).result!)
+    #expect(try daemon.terminate() == 0)
+    let store = try CheckpointStore(root: dir + "/runs/tiny/checkpoints")
+    #expect((store.latest()?.step ?? 0) >= last)
+    #expect(daemon.log.contains("rlinfd stopped"))
+  }
+
+  /// Only the daemon's user, root or its group may control it: a connection from another user
+  /// (the socket made world-writable to let it connect) gets "permission denied".
+  @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+  func socketRefusesOtherUsers() throws {
+    let dir = try temporaryDirectory("rlinfd-perm")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    chmod(dir, 0o755)
+    let daemon = try DaemonProcess(directory: dir, config: nil)
+    _ = try daemon.client()
+    var mode = stat()
+    stat(daemon.socket, &mode)
+    #expect(mode.st_mode & 0o777 == 0o660)
+    let ctl = try builtProduct("rlinfctl")
+    let args = ["--reuid=65534", "--regid=65534", "--clear-groups", ctl, "status", "--socket", daemon.socket]
+    // Mode 0660: another user cannot even connect.
+    #expect(throws: TestSupportError.self) { try runProgram("/usr/bin/setpriv", args) }
+    chmod(daemon.socket, 0o666)
+    do {
+      try runProgram("/usr/bin/setpriv", args)
+      Issue.record("a foreign user controlled the daemon")
+    } catch {
+      #expect("\(error)".contains("permission denied"))
+    }
+    #expect(try daemon.request(.status).ok)  // its own user still can
+    #expect(try daemon.terminate() == 0)
+  }
+
+  /// Thousands of malformed, oversized, unknown and abandoned requests, and a client that stops
+  /// reading: each gets an error or is dropped, the daemon stays healthy and training goes on.
+  @Test func fuzzedRequestsLeaveTheDaemonHealthy() throws {
+    let dir = try temporaryDirectory("rlinfd-fuzz")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let daemon = try DaemonProcess(directory: dir)
+    try daemon.waitForStatus("training") { daemon.iteration($0) >= 1 }
+    // A follower that never reads: the daemon must drop it rather than stall.
+    let stuck = try daemon.client()
+    try stuck.send(ControlRequest(id: 1, cmd: .metrics, args: ["follow": .bool(true)]))
+
+    var rng = SystemRandomNumberGenerator()
+    let samples: [String] = [
+      "{", "null", "[]", "{\"v\":1}", "{\"v\":2,\"id\":1,\"cmd\":\"status\"}", "{\"v\":1,\"id\":1,\"cmd\":\"launch\"}",
+      "{\"v\":1,\"id\":1,\"cmd\":\"set\",\"args\":{\"key\":5}}", "{\"v\":1,\"id\":1,\"cmd\":\"metrics\",\"args\":{\"last\":-3}}",
+      "{\"v\":1,\"id\":1,\"cmd\":\"start\",\"args\":{\"config\":\"relative.yaml\"}}", "{\"v\":\"one\",\"cmd\":\"status\"}",
+      "{\"v\":1,\"id\":1,\"cmd\":\"logs\",\"args\":{\"lines\":1e9}}", "\u{0}\u{1}\u{2}",
+    ]
+    let start = Date()
+    var answered = 0, errors = 0
+    for round in 0..<3000 {
+      let client = try daemon.client()
+      var line: Data
+      switch round % 4 {
+      case 0: line = Data(samples[Int.random(in: 0..<samples.count, using: &rng)].utf8)
+      case 1: line = Data((0..<Int.random(in: 1...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }.filter { $0 != 10 })
+      case 2: line = Data(#"{"v":1,"id":7,"cmd":"status"}"#.utf8)
+      default: line = Data(repeating: UInt8(ascii: "a"), count: round % 40 == 3 ? 100_000 : 10)
+      }
+      if round % 9 == 0 {
+        try client.sendRaw(line.prefix(line.count / 2))  // abandoned mid-request
+        continue
+      }
+      try client.sendRaw(line + Data("\n".utf8))
+      let response = try client.readResponse()
+      answered += 1
+      if !response.ok { errors += 1 }
+    }
+    #expect(Date().timeIntervalSince(start) < 120)
+    #expect(answered > 2500 && errors > 1500)
+    let status = try daemon.request(.status)
+    #expect(status.ok && status.result?["phase"]?.string == "training")
+    let now = daemon.iteration(status.result!)
+    try daemon.waitForStatus("training goes on") { daemon.iteration($0) > now + 2 }
+    #expect(daemon.log.contains("bad control request"))
+    #expect(try daemon.terminate() == 0)
+  }
+
+  /// kill -9 at random moments, checkpoint writes included: every restart resumes from the
+  /// newest complete checkpoint, which always loads.
+  @Test func killNineThenResume() throws {
+    let dir = try temporaryDirectory("rlinfd-kill")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var rng = SystemRandomNumberGenerator()
+    var resumedSteps: [Int] = []
+    for round in 0..<5 {
+      let daemon = try DaemonProcess(directory: dir)
+      if round > 0 {
+        // The log says where it resumed; that is the newest complete checkpoint.
+        let store = try CheckpointStore(root: dir + "/runs/tiny/checkpoints")
+        let latest = try #require(store.latest())
+        let status = try daemon.waitForStatus("resumed") { $0["phase"]?.string == "training" }
+        #expect(daemon.log.contains("resumed from \(latest.path) (iteration \(latest.step))"))
+        #expect(daemon.iteration(status) >= latest.step)
+        resumedSteps.append(latest.step)
+      }
+      try daemon.waitForStatus("an iteration") { daemon.iteration($0) >= 1 + (resumedSteps.last ?? 0) }
+      usleep(UInt32.random(in: 100_000...900_000, using: &rng))
+      daemon.kill9()
+      let store = try CheckpointStore(root: dir + "/runs/tiny/checkpoints")
+      for entry in store.list() {
+        let policy = try VLACheckpoint.load(from: entry.path)  // never a half-written one
+        #expect(policy.parameterCount > 0)
+      }
+    }
+    #expect(resumedSteps == resumedSteps.sorted() && resumedSteps.count == 4)
+  }
+
+  /// Checkpoint writes that fail (a 2 MB file-size limit, like a full disk) are reported, the
+  /// previous checkpoint stays the valid latest, and training continues.
+  @Test func failedCheckpointWritesDoNotStopTraining() throws {
+    let dir = try temporaryDirectory("rlinfd-full")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    do {
+      let first = try DaemonProcess(directory: dir)
+      try first.waitForStatus("a checkpoint") { status in status["latest_checkpoint"] != nil }
+      #expect(try first.terminate() == 0)
+    }
+    let store = try CheckpointStore(root: dir + "/runs/tiny/checkpoints")
+    let valid = try #require(store.latest())
+    let daemon = try DaemonProcess(directory: dir, limitFileKB: 2048)
+    try daemon.waitForStatus("training on") { daemon.iteration($0) >= valid.step + 3 }
+    #expect(daemon.log.contains("checkpoint of step \(valid.step + 1) failed; the previous one stays valid"))
+    #expect(try daemon.terminate() == 0)
+    #expect(store.latest()?.step == valid.step)
+    _ = try VLACheckpoint.load(from: valid.path)
+  }
+
+  @Test func configErrorsNameTheKey() throws {
+    let dir = try temporaryDirectory("rlinfd-config")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let broken = DaemonProcess.tinyJob.replacingOccurrences(of: "algorithm: {adv_type: gae}", with: "algorithm: {adv_type: gae, clip_ratio_hihg: 3}")
+    // At launch: rlinfd exits non-zero, naming the key.
+    let daemon = try DaemonProcess(directory: dir, config: "runner: {max_epochs: 0}\n")
+    daemon.process.waitUntilExit()
+    #expect(daemon.process.terminationStatus != 0)
+    #expect(daemon.log.contains("runner.max_epochs"))
+    // Over the socket: the start request is refused with the key.
+    try FileManager.default.createDirectory(atPath: dir + "/idle", withIntermediateDirectories: true)
+    let idle = try DaemonProcess(directory: dir + "/idle", config: nil)
+    try broken.write(toFile: dir + "/broken.yaml", atomically: true, encoding: .utf8)
+    let reply = try idle.request(.start, ["config": .string(dir + "/broken.yaml")])
+    #expect(!reply.ok && reply.error!.contains("algorithm.clip_ratio_hihg: unknown key"))
+    let missing = try idle.request(.start, ["config": .string(dir + "/none.yaml")])
+    #expect(!missing.ok && missing.error!.contains("cannot read config file"))
+    #expect(try idle.terminate() == 0)
+  }
+}
