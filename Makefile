@@ -6,11 +6,20 @@ export OPENBLAS_NUM_THREADS := 1
 
 .PHONY: run test bench-tensor
 
-# Sets up, builds in release mode and runs the main job (for now: the tensor-layer smoke demo).
+# Sets up, builds in release mode and runs the main job in the daemon, in the foreground: SFT
+# warm start of the tiny OFT policy, then PPO on the hybrid pipeline (configs/main.yaml).
+# Interrupting it (Ctrl-C) finishes the iteration and writes a checkpoint; running it again
+# resumes from there.
 run:
 	tools/setup --no-venv
-	swift build -c release --product rlinf-demo
-	.build/release/rlinf-demo
+	swift build -c release --product rlinf-sentencepiece
+	swift build -c release --product rlinfctl
+	swift build -c release --product rlinfd
+	@echo "rlinfd: training configs/main.yaml into runs/main (metrics.jsonl, tensorboard/, checkpoints/)."
+	@echo "  watch it from another terminal:  .build/release/rlinfctl status"
+	@echo "                                   .build/release/rlinfctl metrics --follow"
+	@echo "                                   tensorboard --logdir runs/main/tensorboard"
+	.build/release/rlinfd --config configs/main.yaml --socket runs/rlinfd.sock --exit-when-done
 
 # Sets up (Debian packages + the test venv), builds and runs every test, then builds and tests
 # again against a second libtorch (the CPU PyTorch wheel) when one is available.

@@ -54,7 +54,6 @@ let package = Package(
     .executable(name: "rlinfctl", targets: ["rlinfctl"]),
     // SentencePiece in a library of its own, loaded privately at run time (see csentencepiece.h).
     .library(name: "rlinf-sentencepiece", type: .dynamic, targets: ["CSentencePiece"]),
-    .executable(name: "rlinf-demo", targets: ["SmokeDemo"]),
     .executable(name: "bench-tensor-swift", targets: ["TensorBench"]),
     .executable(name: "bench-sim-swift", targets: ["SimBench"]),
     .executable(name: "bench-policy-swift", targets: ["PolicyBench"]),
@@ -152,8 +151,6 @@ let package = Package(
     .executableTarget(
       name: "SimTool",
       dependencies: ["CSys", "Sim", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-    // `make run` for now: trains a small network and prints its loss falling.
-    .executableTarget(name: "SmokeDemo", dependencies: ["Torch"]),
     // The Swift half of tools/bench-tensor.
     .executableTarget(name: "TensorBench", dependencies: ["Torch"], path: "Sources/Benchmarks/TensorBench"),
     // Helpers shared by the test targets (locating the reference Python, temporary folders).
