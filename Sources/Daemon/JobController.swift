@@ -85,6 +85,7 @@ final class JobController: @unchecked Sendable {
   /// client. Relative log paths are taken inside the state directory.
   func start(configPath: String) throws -> JSONValue {
     var config = try TrainingConfig.load(path: configPath)
+    let text = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
     if !config.runner.logPath.hasPrefix("/") { config.runner.logPath = stateDirectory + "/" + config.runner.logPath }
     return try condition.withLock {
       guard !active else { throw ControlFailure("job \(jobName ?? "") is \(phase.rawValue); stop it first") }
@@ -103,7 +104,7 @@ final class JobController: @unchecked Sendable {
       environmentSteps = 0
       iterationsThisStart = 0
       startedAt = Date()
-      let thread = Thread { [self, config] in runJob(config) }
+      let thread = Thread { [self, config] in runJob(config, text: text) }
       thread.name = "rlinf-job"
       self.thread = thread
       thread.start()
@@ -234,7 +235,7 @@ final class JobController: @unchecked Sendable {
     notifier.notify("STATUS=\(jobName ?? "rlinfd"): \(p.rawValue)")
   }
 
-  private func runJob(_ initial: TrainingConfig) {
+  private func runJob(_ initial: TrainingConfig, text: String) {
     var config = initial
     let name = config.runner.experimentName
     do {
@@ -247,7 +248,7 @@ final class JobController: @unchecked Sendable {
       }
       setPhase(.starting)
       let logger = self.logger
-      let run = try RLRun(config: config, resume: true) { step, result in
+      let run = try RLRun(config: config, resume: true, configText: text) { step, result in
         switch result {
         case .success(let path): logger.info("checkpoint written", metadata: ["step": "\(step)", "path": "\(path)"])
         case .failure(let error): logger.error("checkpoint of step \(step) failed; the previous one stays valid: \(error)")
@@ -316,7 +317,7 @@ final class JobController: @unchecked Sendable {
         section.split = split
         section.tasks = []  // the split's own tasks
       }
-      let result = try run.evaluate(section)
+      let result = try run.evaluate(section, video: try run.videoPath(split: split))
       let metrics = result.metrics(prefix: "eval/\(split)")
       condition.withLock { lastEval = ["eval/success_once": result.successRate] }
       logger.info(Logger.Message(stringLiteral: String(format: "eval %@: success %.1f%% over %d episodes", split, 100 * result.successRate, result.perTask.values.reduce(0) { $0 + $1.episodes })))

@@ -26,7 +26,7 @@ struct RlinfTrain: ParsableCommand {
     if let name { training.runner.experimentName = name }
     if let logPath { training.runner.logPath = logPath }
     try training.validate()
-    let job = try RLRun(config: training)
+    let job = try RLRun(config: training, configText: try? String(contentsOfFile: config, encoding: .utf8))
     let a = training.algorithm
     for line in job.placement.summary { print("placement: " + line) }
     for note in job.collector.stages.notes { print("placement note: " + note) }

@@ -45,7 +45,7 @@ import Torch
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let config = Self.config(adv, directory: dir)
     try config.validate()
-    let job = try RLRun(config: config)
+    let job = try RLRun(config: config, configText: "# the job's YAML\n")
     var seen: [Int] = []
     try job.run { step, _ in seen.append(step) }
     #expect(seen == [1, 2])
@@ -66,6 +66,8 @@ import Torch
     #expect((first["train/critic/value_loss"] != nil) == (adv == .gae))
     #expect((first["rollout/returns_max"] != nil) == (adv == .gae))
     #expect(first["eval/success_once"] == nil && second["eval/success_once"] != nil)
+    #expect(FileManager.default.fileExists(atPath: dir + "/\(adv.rawValue)/videos/eval_train_step_2.gif"))
+    #expect(try String(contentsOfFile: job.checkpointPath(2) + "/job.yaml", encoding: .utf8) == "# the job's YAML\n")
 
     // Checkpoints reload, with the critic the job trained.
     let saved = try VLACheckpoint.load(from: job.checkpointPath(2))

@@ -8,12 +8,13 @@ import Torch
 /// and `model_path` read it directly; next to those:
 /// - `optimizer.safetensors`: AdamW's moments, per-parameter step counts in its metadata;
 /// - `rng.safetensors`: every sampling generator's state;
-/// - `run_state.json`: iteration, environment steps, windows collected, updates, weight version,
-///   and the config's YAML for reference.
+/// - `run_state.json`: iteration, environment steps, windows collected, updates, weight version;
+/// - `job.yaml`: the config the job was started from, with the live changes listed after it.
 enum RLCheckpoint {
   static let optimizerFile = "optimizer.safetensors"
   static let rngFile = "rng.safetensors"
   static let stateFile = "run_state.json"
+  static let configFile = "job.yaml"
 
   struct RunState: Codable {
     var iteration: Int
@@ -42,6 +43,10 @@ enum RLCheckpoint {
       iteration: run.iteration, environmentSteps: run.environmentSteps, windowsCollected: run.collector.windowsCollected,
       trainerUpdates: run.trainer.updates, weightVersion: run.weightSync.version)
     files[stateFile] = Array(try encoder.encode(state))
+    if let text = run.configText {
+      let changes = run.liveChanges.map { "#   \($0.key) = \($0.value)\n" }.joined()
+      files[configFile] = Array((text + (changes.isEmpty ? "" : "\n# live changes since the start (rlinfctl set):\n" + changes)).utf8)
+    }
     return CheckpointSnapshot(step: run.iteration, files: files, evalSuccess: evalSuccess)
   }
 

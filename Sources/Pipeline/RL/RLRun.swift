@@ -40,13 +40,19 @@ public final class RLRun {
   /// Environment steps taken so far in training.
   public private(set) var environmentSteps = 0
 
+  /// The YAML the job was started from (saved in every checkpoint as job.yaml), if known.
+  public let configText: String?
+  /// Live changes applied so far, in order (appended to job.yaml in checkpoints).
+  public private(set) var liveChanges: [(key: String, value: String)] = []
+
   /// `onCheckpoint` hears about every background checkpoint write (its step and path or error);
   /// failures leave the previous checkpoints valid and training goes on.
   public init(
-    config: TrainingConfig, resume: Bool = false,
+    config: TrainingConfig, resume: Bool = false, configText: String? = nil,
     onCheckpoint: @escaping @Sendable (Int, Result<String, any Error>) -> Void = RLRun.reportCheckpoint
   ) throws {
     self.config = config
+    self.configText = configText
     directory = config.runner.logPath + "/" + config.runner.experimentName
     checkpoints = try CheckpointStore(root: directory + "/checkpoints", keepLast: config.runner.keepLastCheckpoints)
     resumedFrom = resume ? checkpoints.latest() : nil
@@ -149,7 +155,8 @@ public final class RLRun {
     let r = config.runner
     if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 {
       let eval = config.env.eval
-      metrics.merge(try actorThread.run { try self.evaluate(eval) }.metrics(prefix: "eval")) { $1 }
+      let video = try videoPath(split: eval.split)
+      metrics.merge(try actorThread.run { try self.evaluate(eval, video: video) }.metrics(prefix: "eval")) { $1 }
       metrics["time/eval"] = clock.lap()
     }
     if r.saveInterval > 0 && iteration % r.saveInterval == 0 {
@@ -182,6 +189,7 @@ public final class RLRun {
     let changed = try config.settingLive(key, to: value)
     config = changed
     trainer.apply(changed)
+    liveChanges.append((key, value))
   }
 
   /// Snapshots the run and hands it to the background writer; returns the seconds the snapshot
@@ -200,15 +208,22 @@ public final class RLRun {
   public func checkpointPath(_ step: Int) -> String { checkpoints.root + "/" + CheckpointStore.directoryName(step: step) }
 
   /// Closed-loop evaluation on an env section's tasks and split (one episode per env), sampling
-  /// at `temperature_eval` (greedy at 0).
-  public func evaluate(_ e: EnvConfig) throws -> ClosedLoopEvaluation.Result {
+  /// at `temperature_eval` (greedy at 0). With `video`, a GIF of the first episodes is saved there.
+  public func evaluate(_ e: EnvConfig, video: String? = nil) throws -> ClosedLoopEvaluation.Result {
     guard let split = Split(rawValue: e.split) else { throw ConfigError("env.eval.split", "unknown split \(e.split)") }
     let tasks = e.tasks.isEmpty ? split.defaultTasks.map(\.name) : e.tasks
     let s = config.algorithm.sampling
     let sampling = s.temperatureEval == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: s.temperatureEval, topK: s.topK)
     return try ClosedLoopEvaluation.run(
       policy: policy, tasks: tasks, episodesPerTask: max(1, e.totalNumEnvs / tasks.count), split: split,
-      seed: UInt64(e.seed) &+ 1000, threads: e.numThreads, sampling: sampling, wristCamera: e.useWristImage, maxEpisodeSteps: e.maxEpisodeSteps)
+      seed: UInt64(e.seed) &+ 1000, threads: e.numThreads, sampling: sampling, wristCamera: e.useWristImage, maxEpisodeSteps: e.maxEpisodeSteps,
+      video: video)
+  }
+
+  /// `<run>/videos/eval_<split>_step_<N>.gif` (the folder is created).
+  public func videoPath(split: String) throws -> String {
+    try FileManager.default.createDirectory(atPath: directory + "/videos", withIntermediateDirectories: true)
+    return directory + "/videos/eval_\(split)_step_\(iteration).gif"
   }
 
   /// env/* (or eval/*) metrics of finished episodes.
