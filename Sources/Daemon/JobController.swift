@@ -56,6 +56,7 @@ final class JobController: @unchecked Sendable {
   private var stopRequested = false
   private var iteration = 0
   private var environmentSteps = 0
+  /// When this start's RL iterations began (after any warm start): the ETA's clock.
   private var startedAt = Date()
   private var iterationsThisStart = 0
   private var lastMetrics: [String: Double] = [:]
@@ -255,6 +256,7 @@ final class JobController: @unchecked Sendable {
         }
       }
       condition.withLock {
+        startedAt = Date()
         store = run.checkpoints
         placement = run.placement.summary
         iteration = run.iteration

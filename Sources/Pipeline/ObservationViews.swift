@@ -1,14 +1,14 @@
 import Sim
 import Torch
 
-/// Tensors viewing a TabletopEnv's observation buffers in place (no copies): the camera the
+/// Tensors viewing an environment's observation buffers in place (no copies): the camera the
 /// policy sees ([N, H, W, 3] uint8) and the state ([N, 8] float32). With `final`, the buffers of
 /// the true last observations of episodes that just ended (auto-reset). The env must outlive them.
 struct ObservationViews {
   let images: Tensor
   let state: Tensor
 
-  init(env: TabletopEnv, wrist: Bool, final: Bool = false) throws {
+  init(env: any BatchedEnvironment, wrist: Bool, final: Bool = false) throws {
     let n = env.numEnvs, side = env.imageSize
     let pixels = switch (wrist, final) {
     case (false, false): env.rgb
@@ -17,6 +17,6 @@ struct ObservationViews {
     case (true, true): env.finalWristRGB!
     }
     images = try Tensor(borrowing: pixels.baseAddress!, shape: [n, side, side, 3], dtype: .uint8) {}
-    state = try Tensor(borrowing: (final ? env.finalState : env.state).baseAddress!, shape: [n, TabletopEnv.stateSize], dtype: .float32) {}
+    state = try Tensor(borrowing: (final ? env.finalState : env.state).baseAddress!, shape: [n, env.stateSize], dtype: .float32) {}
   }
 }

@@ -4,6 +4,8 @@ public enum SimError: Error, CustomStringConvertible, Sendable {
   case invalidConfig(String)
   case badActions(String)
   case physics(String)
+  /// A Python simulator worker failed (crashed, hung, asked for input, or broke the protocol).
+  case worker(String)
 
   public var description: String {
     switch self {
@@ -12,6 +14,7 @@ public enum SimError: Error, CustomStringConvertible, Sendable {
     case .invalidConfig(let why): "invalid simulator config: \(why)"
     case .badActions(let why): "bad actions: \(why)"
     case .physics(let why): "physics: \(why)"
+    case .worker(let why): "simulator worker: \(why)"
     }
   }
 }

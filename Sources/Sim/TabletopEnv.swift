@@ -8,7 +8,7 @@ import Dispatch
 /// Actions are [N, 7] floats in [-1, 1]: hand translation (x, y, z; 1 = 2 cm), hand rotation
 /// (roll, pitch, yaw; 1 = 0.1 rad) and the jaw (> 0 closes, <= 0 opens). One step is 8 physics
 /// substeps of 5 ms: 25 Hz control.
-public final class TabletopEnv: @unchecked Sendable {
+public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
   // @unchecked: workers touch disjoint environment ranges of the buffers; the public API is
   // called from one thread at a time.
   public let config: TabletopConfig
@@ -16,6 +16,7 @@ public final class TabletopEnv: @unchecked Sendable {
   public let imageSize: Int
   /// Floats of proprioceptive state per environment (see EnvInstance.writeState).
   public static let stateSize = 8
+  public var stateSize: Int { Self.stateSize }
   public static let actionSize = 7
 
   /// The task each environment runs.
@@ -152,14 +153,6 @@ public final class TabletopEnv: @unchecked Sendable {
 
   public func step(_ actions: [Float]) throws {
     try actions.withUnsafeBufferPointer { try step($0) }
-  }
-
-  /// Per-step results of a chunk, [N, K] row-major.
-  public struct ChunkResult: Sendable {
-    public var rewards: [Float]
-    public var terminated: [Bool]
-    public var truncated: [Bool]
-    public var success: [Bool]
   }
 
   /// Applies K actions per environment ([N, K, 7]) in order. An environment that is done within

@@ -1,0 +1,195 @@
+import Foundation
+
+/// A batch of environments simulated by a Python worker process (ManiSkill3, LIBERO), behind the
+/// same `BatchedEnvironment` interface as the embedded simulator. Observations, actions and
+/// per-step results live in one shared-memory slot that both processes map; the control socket
+/// carries only small JSON requests (reset, step, close) and the episodes that ended.
+///
+/// The slot is fixed (the policy reads the observation arrays in place, as with TabletopEnv);
+/// the pipeline's sub-batches, one worker each, are what overlap simulation and inference.
+///
+/// A worker that crashes, hangs past `requestTimeout` or asks for input is killed, its output
+/// kept in `failures`, and a new one started on the same slot; the chunk in flight comes back as
+/// truncated for every environment with no final observations (those episodes are discarded:
+/// no rewards, no summaries), and the environments start again from their last reset states.
+public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
+  public let spec: WorkerSpec
+  public let numEnvs: Int
+  public let imageSize: Int
+  public let stateSize: Int
+  public let instructions: [String]
+  /// What the worker reported about itself (python and package versions, backend details).
+  public let versions: [String: String]
+  public var rgb: UnsafeMutableBufferPointer<UInt8> { bytes("rgb") }
+  public var wristRGB: UnsafeMutableBufferPointer<UInt8>? { spec.wristCamera ? bytes("wrist_rgb") : nil }
+  public var state: UnsafeMutableBufferPointer<Float> { floats("state") }
+  public var finalRGB: UnsafeMutableBufferPointer<UInt8> { bytes("final_rgb") }
+  public var finalWristRGB: UnsafeMutableBufferPointer<UInt8>? { spec.wristCamera ? bytes("final_wrist_rgb") : nil }
+  public var finalState: UnsafeMutableBufferPointer<Float> { floats("final_state") }
+  public var finalValid: UnsafeMutableBufferPointer<Bool> {
+    UnsafeMutableBufferPointer(start: (memory.base + layout["final_valid"]!.offset).assumingMemoryBound(to: Bool.self), count: numEnvs)
+  }
+  /// Each failure's report (with the worker's output), oldest first.
+  public private(set) var failures: [String] = []
+  private var worker: WorkerProcess
+  private let memory: SharedMemory
+  private let layout: [String: (offset: Int, count: Int)]
+  private var episodes: [EpisodeSummary] = []
+  private var lastStateIDs: [Int]
+  static let protocolVersion = 1
+  static let actionSize = 7
+
+  public init(spec: WorkerSpec) throws {
+    guard spec.numEnvs >= 1, spec.imageSize >= 16, spec.maxChunk >= 1 else {
+      throw SimError.invalidConfig("worker needs numEnvs >= 1, imageSize >= 16 and maxChunk >= 1")
+    }
+    self.spec = spec
+    numEnvs = spec.numEnvs
+    imageSize = spec.imageSize
+    lastStateIDs = Array(0..<spec.numEnvs)
+    worker = try WorkerProcess(spec: spec)
+    let hello = try Self.initialize(worker, spec)
+    stateSize = hello.stateSize
+    instructions = hello.instructions
+    versions = hello.versions
+    let plan = Self.planLayout(spec, stateSize: hello.stateSize)
+    layout = plan.arrays
+    memory = try SharedMemory(size: plan.size)
+    try map(worker)
+    try reset(stateIDs: lastStateIDs)
+  }
+
+  deinit { worker.shutdown() }
+
+  // MARK: the batched-environment interface
+
+  public func reset(stateIDs: [Int]) throws {
+    guard stateIDs.count == numEnvs else { throw SimError.badActions("reset needs \(numEnvs) state ids, got \(stateIDs.count)") }
+    lastStateIDs = stateIDs
+    _ = try worker.request(["cmd": "reset", "state_ids": stateIDs, "seed": Int(truncatingIfNeeded: spec.seed)], timeout: spec.requestTimeout)
+    for i in 0..<numEnvs { finalValid[i] = false }
+  }
+
+  public func stepChunk(_ actions: UnsafeBufferPointer<Float>, chunk: Int) throws -> ChunkResult {
+    guard (1...spec.maxChunk).contains(chunk) else { throw SimError.badActions("chunk \(chunk) outside 1...\(spec.maxChunk)") }
+    let expected = numEnvs * chunk * Self.actionSize
+    guard actions.count == expected else { throw SimError.badActions("expected \(expected) action floats, got \(actions.count)") }
+    if let bad = actions.firstIndex(where: { !($0.isFinite && abs($0) <= 1.000001) }) {
+      throw SimError.badActions("action \(bad) is \(actions[bad]): actions must be finite and in [-1, 1]")
+    }
+    floats("actions").baseAddress!.update(from: actions.baseAddress!, count: expected)
+    do {
+      let reply = try worker.request(["cmd": "step", "chunk": chunk], timeout: spec.requestTimeout)
+      episodes += Self.episodes(in: reply)
+      let count = numEnvs * chunk
+      let flags = { (name: String) in Array(self.bytes(name).prefix(count)).map { $0 != 0 } }
+      return ChunkResult(
+        rewards: Array(floats("rewards").prefix(count)), terminated: flags("terminated"), truncated: flags("truncated"),
+        success: flags("success"))
+    } catch let error as SimError {
+      try restart(after: error)
+      let count = numEnvs * chunk
+      return ChunkResult(
+        rewards: Array(repeating: 0, count: count), terminated: Array(repeating: false, count: count),
+        truncated: Array(repeating: true, count: count), success: Array(repeating: false, count: count))
+    }
+  }
+
+  public func drainEpisodes() -> [EpisodeSummary] {
+    defer { episodes.removeAll() }
+    return episodes
+  }
+
+  /// The worker's process id (tests stop and kill it to check the recovery).
+  public var workerProcessID: Int32 { worker.process.processIdentifier }
+
+  // MARK: start-up
+
+  private struct Hello {
+    var stateSize: Int
+    var instructions: [String]
+    var versions: [String: String]
+  }
+
+  /// The handshake: protocol version, backend, task and shapes out; state size, instructions
+  /// and versions back.
+  private static func initialize(_ worker: WorkerProcess, _ spec: WorkerSpec) throws -> Hello {
+    let reply = try worker.request([
+      "cmd": "init", "protocol": Self.protocolVersion, "backend": spec.backend, "task": spec.task, "num_envs": spec.numEnvs,
+      "image_size": spec.imageSize, "wrist": spec.wristCamera, "max_chunk": spec.maxChunk, "seed": Int(truncatingIfNeeded: spec.seed),
+      "options": spec.options,
+    ], timeout: spec.startTimeout)
+    guard reply["protocol"] as? Int == Self.protocolVersion else {
+      throw SimError.worker("\(worker.label) speaks protocol \(reply["protocol"] ?? "?"), this daemon \(Self.protocolVersion)")
+    }
+    guard let size = reply["state_size"] as? Int, size >= 1, let texts = reply["instructions"] as? [String], texts.count == spec.numEnvs else {
+      throw SimError.worker("\(worker.label) sent an incomplete handshake: \(reply)")
+    }
+    let versions = (reply["versions"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
+    return Hello(stateSize: size, instructions: texts, versions: versions)
+  }
+
+  /// Arrays of the slot in order, each 64-byte aligned, and the total size.
+  private static func planLayout(_ spec: WorkerSpec, stateSize: Int) -> (arrays: [String: (offset: Int, count: Int)], size: Int) {
+    let n = spec.numEnvs, k = spec.maxChunk, pixels = n * spec.imageSize * spec.imageSize * 3
+    var order: [(String, Int, Int)] = [("rgb", pixels, 1), ("state", n * stateSize, 4), ("final_rgb", pixels, 1),
+                                         ("final_state", n * stateSize, 4), ("final_valid", n, 1), ("actions", n * k * 7, 4),
+                                         ("rewards", n * k, 4), ("terminated", n * k, 1), ("truncated", n * k, 1), ("success", n * k, 1)]
+    if spec.wristCamera { order += [("wrist_rgb", pixels, 1), ("final_wrist_rgb", pixels, 1)] }
+    var arrays: [String: (offset: Int, count: Int)] = [:]
+    var offset = 0
+    for (name, count, width) in order {
+      arrays[name] = (offset, count)
+      offset += (count * width + 63) / 64 * 64
+    }
+    return (arrays, offset)
+  }
+
+  /// Tells the worker where the slot is: the file and each array's offset, shape and type.
+  private func map(_ worker: WorkerProcess) throws {
+    let s = imageSize, n = numEnvs, k = spec.maxChunk
+    let shapes: [String: ([Int], String)] = [
+      "rgb": ([n, s, s, 3], "uint8"), "wrist_rgb": ([n, s, s, 3], "uint8"), "state": ([n, stateSize], "float32"),
+      "final_rgb": ([n, s, s, 3], "uint8"), "final_wrist_rgb": ([n, s, s, 3], "uint8"), "final_state": ([n, stateSize], "float32"),
+      "final_valid": ([n], "bool"), "actions": ([n, k, 7], "float32"), "rewards": ([n, k], "float32"),
+      "terminated": ([n, k], "bool"), "truncated": ([n, k], "bool"), "success": ([n, k], "bool"),
+    ]
+    var arrays: [String: Any] = [:]
+    for (name, place) in layout { arrays[name] = ["offset": place.offset, "shape": shapes[name]!.0, "dtype": shapes[name]!.1] }
+    _ = try worker.request(["cmd": "map", "path": memory.path, "size": memory.size, "arrays": arrays], timeout: spec.requestTimeout)
+  }
+
+  private func bytes(_ name: String) -> UnsafeMutableBufferPointer<UInt8> {
+    let place = layout[name]!
+    return UnsafeMutableBufferPointer(start: (memory.base + place.offset).assumingMemoryBound(to: UInt8.self), count: place.count)
+  }
+
+  private func floats(_ name: String) -> UnsafeMutableBufferPointer<Float> {
+    let place = layout[name]!
+    return UnsafeMutableBufferPointer(start: (memory.base + place.offset).assumingMemoryBound(to: Float.self), count: place.count)
+  }
+
+  // MARK: recovery
+
+  /// Replaces a failed worker: a new process on the same slot, reset to the last reset states.
+  private func restart(after error: SimError) throws {
+    failures.append("\(error)")
+    worker = try WorkerProcess(spec: spec)
+    let hello = try Self.initialize(worker, spec)
+    guard hello.stateSize == stateSize else {
+      throw SimError.worker("the restarted \(worker.label) reports state size \(hello.stateSize), not \(stateSize)")
+    }
+    try map(worker)
+    try reset(stateIDs: lastStateIDs)
+  }
+
+  static func episodes(in reply: [String: Any]) -> [EpisodeSummary] {
+    (reply["episodes"] as? [[String: Any]] ?? []).compactMap { e in
+      guard let env = e["env"] as? Int else { return nil }
+      return EpisodeSummary(
+        env: env, task: e["task"] as? String ?? "", successOnce: e["success_once"] as? Bool ?? false,
+        successAtEnd: e["success_at_end"] as? Bool ?? false, episodeReturn: (e["return"] as? NSNumber)?.doubleValue ?? 0,
+        length: e["length"] as? Int ?? 0)
+    }
+  }
+}
