@@ -112,8 +112,11 @@ public struct EnvConfigs: Sendable {
 
 /// One batch of environments.
 public struct EnvConfig: Sendable {
-  /// `simulator_type`: `embedded` (the built-in tabletop suite).
+  /// `simulator_type`: `embedded` (the built-in tabletop suite), or a Python worker benchmark:
+  /// `maniskill` (ManiSkill3), `libero`, `gym` (gymnasium classic control, for tests).
   public var simulatorType = "embedded"
+  /// `worker.*`: how Python worker benchmarks run (ignored by the embedded simulator).
+  public var worker = WorkerConfig()
   public var totalNumEnvs = 16
   /// Environment steps per rollout window (a multiple of the chunk size).
   public var maxStepsPerRolloutEpoch = 64
@@ -134,6 +137,27 @@ public struct EnvConfig: Sendable {
   public var numThreads = 2
   public var seed = 0
   public init() {}
+}
+
+/// `env.*.worker`: the Python simulator workers (tools/env_worker.py), one per env sub-batch.
+public struct WorkerConfig: Sendable {
+  /// The interpreter (nil: the venv tools/setup-sims makes for the simulator,
+  /// .venv-maniskill or .venv-libero; .venv for gym).
+  public var python: String?
+  /// The worker script (relative paths are taken from the daemon's working directory).
+  public var script = "tools/env_worker.py"
+  /// Backend options passed to the worker as strings: sim_backend (cpu, gpu), reward_mode
+  /// (sparse, normalized_dense), shadows, max_episode_steps, reward_coef, ...
+  public var options: [String: String] = [:]
+  /// Seconds a worker may take to start, and to answer one request.
+  public var startTimeout = 300.0
+  public var requestTimeout = 120.0
+  public init() {}
+
+  /// The interpreter to run for `simulator`.
+  public func pythonPath(simulator: String) -> String {
+    python ?? (simulator == "gym" ? ".venv/bin/python" : ".venv-\(simulator)/bin/python")
+  }
 }
 
 /// `actor.*`: the policy, its optimiser and the update's batch sizes.

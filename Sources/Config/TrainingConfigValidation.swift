@@ -69,8 +69,12 @@ extension TrainingConfig {
 
     // Environments and batch sizes.
     for (name, e) in [("train", env.train), ("eval", env.eval)] {
-      try require(e.simulatorType == "embedded", "env.\(name).simulator_type",
-                  "\"\(e.simulatorType)\" is not available (embedded; ManiSkill3 and LIBERO workers come with their issue)")
+      try require(["embedded", "maniskill", "libero", "gym"].contains(e.simulatorType), "env.\(name).simulator_type",
+                  "\"\(e.simulatorType)\" is not a simulator (embedded, maniskill, libero, gym)")
+      if e.simulatorType != "embedded" {
+        try require(!e.tasks.isEmpty, "env.\(name).tasks", "a \(e.simulatorType) job names its tasks (e.g. PickCube-v1, libero_spatial/0)")
+        try require(e.worker.startTimeout > 0 && e.worker.requestTimeout > 0, "env.\(name).worker", "timeouts must be positive")
+      }
       try require(e.totalNumEnvs >= 1, "env.\(name).total_num_envs", "must be at least 1, got \(e.totalNumEnvs)")
       try require(e.maxStepsPerRolloutEpoch >= 1, "env.\(name).max_steps_per_rollout_epoch", "must be positive")
       try require(e.maxStepsPerRolloutEpoch % m.numActionChunks == 0, "env.\(name).max_steps_per_rollout_epoch",

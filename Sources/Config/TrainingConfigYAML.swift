@@ -151,6 +151,15 @@ extension ComponentPlacement {
 extension EnvConfig {
   fileprivate mutating func read(_ r: ConfigReader) throws {
     simulatorType = try r.string("simulator_type", simulatorType)
+    let w = try r.section("worker")
+    worker.python = try w.optionalString("python")
+    worker.script = try w.string("script", worker.script)
+    worker.startTimeout = try w.double("start_timeout", worker.startTimeout)
+    worker.requestTimeout = try w.double("request_timeout", worker.requestTimeout)
+    for (key, node) in try w.section("options").entries() {
+      guard let value = node.scalar?.string else { throw ConfigError("\(w.key("options")).\(key)", "expected a scalar value") }
+      worker.options[key] = value
+    }
     totalNumEnvs = try r.int("total_num_envs", totalNumEnvs)
     maxStepsPerRolloutEpoch = try r.int("max_steps_per_rollout_epoch", maxStepsPerRolloutEpoch)
     if r.has("max_episode_steps"), try r.optionalString("max_episode_steps") != nil {

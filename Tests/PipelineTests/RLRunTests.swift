@@ -141,3 +141,43 @@ import Torch
     }
   }
 }
+
+/// The same RL job code on a Python worker benchmark: gymnasium's CartPole through the worker
+/// bridge, two sub-batches (two workers) on the hybrid pipeline, PPO updates and an evaluation.
+@Suite struct WorkerRLRunTests {
+  @Test(.enabled(if: twoCores)) func ppoRunsOnWorkerEnvironments() throws {
+    let dir = try temporaryDirectory("rl-worker")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var c = TrainingConfig()
+    c.runner.maxEpochs = 2
+    c.runner.valCheckInterval = 2
+    c.runner.logPath = dir
+    for section in [\EnvConfigs.train, \EnvConfigs.eval] {
+      c.env[keyPath: section].simulatorType = "gym"
+      c.env[keyPath: section].tasks = ["CartPole-v1"]
+      c.env[keyPath: section].worker.python = try referencePython()
+      c.env[keyPath: section].worker.options = ["max_episode_steps": "6"]
+    }
+    c.env.train.totalNumEnvs = 4
+    c.env.train.maxStepsPerRolloutEpoch = 8
+    c.env.eval.totalNumEnvs = 2
+    c.actor.model.numActionChunks = 2
+    c.actor.globalBatchSize = 8
+    c.actor.microBatchSize = 4
+    c.rollout.pipelineStageNum = 2
+    c.cluster.placementMode = .hybrid
+    c.cluster.components = [
+      .env: ComponentPlacement(cores: [0], threads: 1), .rollout: ComponentPlacement(cores: [1], threads: 1), .actor: ComponentPlacement(),
+    ]
+    try c.validate()
+    setenv("SDL_VIDEODRIVER", "dummy", 1)
+    let job = try RLRun(config: c)
+    var last: [String: Double] = [:]
+    try job.run { _, metrics in last = metrics }
+    #expect(job.environmentSteps == 2 * 8 * 4)
+    #expect(last["env/num_trajectories"]! >= 4)  // 6-step episodes end inside 8-step windows
+    #expect(last["env/return"]! > 0)
+    #expect(last["eval/success_once"] != nil && last["train/critic/value_loss"] != nil)
+    #expect(job.collector.workerFailures.isEmpty)
+  }
+}

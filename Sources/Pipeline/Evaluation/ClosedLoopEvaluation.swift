@@ -63,3 +63,34 @@ public enum ClosedLoopEvaluation {
     return Result(perTask: perTask)
   }
 }
+
+extension ClosedLoopEvaluation {
+  /// Evaluation on a Python benchmark: one worker per spec (a task each), every environment's
+  /// first episode counted (workers reset ended episodes themselves; later ones are ignored).
+  public static func run(policy: VLAPolicy, workers specs: [WorkerSpec], sampling: SamplingSettings, wristCamera: Bool, seed: UInt64) throws -> Result {
+    var perTask: [String: (successes: Int, episodes: Int)] = [:]
+    let generator = try Generator(seed: seed)
+    let chunk = policy.config.numActionChunks
+    for spec in specs {
+      let env = try WorkerEnvironment(spec: spec)
+      try env.reset(stateIDs: Array(0..<env.numEnvs))
+      let observed = try ObservationViews(env: env, wrist: wristCamera)
+      let state = policy.config.proprioDim > 0 ? observed.state : nil
+      var outcome = [Bool?](repeating: nil, count: env.numEnvs)
+      var actions = [Float](repeating: 0, count: env.numEnvs * chunk * 7)
+      while outcome.contains(where: { $0 == nil }) {
+        let output = try Autograd.withNoGrad {
+          try policy.act(images: observed.images, instructions: env.instructions, state: state, sampling: sampling, generator: generator)
+        }
+        try RolloutCollector.writeRobotActions(output.actions, policy: policy, into: &actions)
+        _ = try actions.withUnsafeBufferPointer { try env.stepChunk($0, chunk: chunk) }
+        for episode in env.drainEpisodes() where outcome[episode.env] == nil { outcome[episode.env] = episode.successOnce }
+        guard env.failures.isEmpty else { throw SimError.worker("evaluation of \(spec.task) lost its worker: \(env.failures[0])") }
+      }
+      let successes = outcome.filter { $0 == true }.count
+      let previous = perTask[spec.task] ?? (0, 0)
+      perTask[spec.task] = (previous.successes + successes, previous.episodes + env.numEnvs)
+    }
+    return Result(perTask: perTask)
+  }
+}

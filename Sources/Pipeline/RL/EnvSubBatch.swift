@@ -6,7 +6,7 @@ import Torch
 /// sampling generator, and the rows it fills in a rollout window. A sub-batch is touched by
 /// one stage at a time (the rings pass it between the env and rollout threads).
 final class EnvSubBatch {
-  let env: TabletopEnv
+  let env: any BatchedEnvironment
   /// Its environments' rows in the full batch.
   let rows: Range<Int>
   /// What the policy reads, in place: the current and the final (auto-reset) observations.
@@ -19,8 +19,8 @@ final class EnvSubBatch {
   /// Instructions of its environments (each keeps its task).
   let instructions: [String]
 
-  init(config: TabletopConfig, rows: Range<Int>, chunk: Int, wrist: Bool, seed: UInt64) throws {
-    env = try TabletopEnv(config: config)
+  init(env: any BatchedEnvironment, rows: Range<Int>, chunk: Int, wrist: Bool, seed: UInt64) throws {
+    self.env = env
     self.rows = rows
     current = try ObservationViews(env: env, wrist: wrist)
     final = try ObservationViews(env: env, wrist: wrist, final: true)

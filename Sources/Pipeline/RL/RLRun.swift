@@ -33,6 +33,8 @@ public final class RLRun {
   public let resumedFrom: CheckpointStore.Entry?
   private var windows: [RolloutBuffer]
   private var sinks: [any MetricsSink]
+  /// Worker failures already reported.
+  private var reportedWorkerFailures = 0
   /// The iteration of the last checkpoint handed to the writer.
   private var savedIteration: Int?
   /// Iterations done so far.
@@ -152,6 +154,14 @@ public final class RLRun {
     metrics["time/step"] = rolloutSeconds + trainSeconds
     metrics["env/steps_per_second"] = Double(steps) / rolloutSeconds
     metrics["runner/environment_steps"] = Double(environmentSteps)
+    let failures = collector.workerFailures
+    if !failures.isEmpty {
+      metrics["env/worker_restarts"] = Double(failures.count)
+      for report in failures.dropFirst(reportedWorkerFailures) {
+        FileHandle.standardError.write(Data("simulator worker replaced; its in-flight episodes were discarded: \(report)\n".utf8))
+      }
+      reportedWorkerFailures = failures.count
+    }
     let r = config.runner
     if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 {
       let eval = config.env.eval
@@ -210,6 +220,16 @@ public final class RLRun {
   /// Closed-loop evaluation on an env section's tasks and split (one episode per env), sampling
   /// at `temperature_eval` (greedy at 0). With `video`, a GIF of the first episodes is saved there.
   public func evaluate(_ e: EnvConfig, video: String? = nil) throws -> ClosedLoopEvaluation.Result {
+    if e.simulatorType != "embedded" {
+      let s = config.algorithm.sampling
+      let sampling = s.temperatureEval == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: s.temperatureEval, topK: s.topK)
+      let specs = e.tasks.map { task -> WorkerSpec in
+        var spec = RolloutCollector.workerSpec(e, task: task, numEnvs: max(1, e.totalNumEnvs / e.tasks.count), policy: policy)
+        spec.seed = UInt64(e.seed) &+ 1000
+        return spec
+      }
+      return try ClosedLoopEvaluation.run(policy: policy, workers: specs, sampling: sampling, wristCamera: e.useWristImage, seed: UInt64(e.seed) &+ 1000)
+    }
     guard let split = Split(rawValue: e.split) else { throw ConfigError("env.eval.split", "unknown split \(e.split)") }
     let tasks = e.tasks.isEmpty ? split.defaultTasks.map(\.name) : e.tasks
     let s = config.algorithm.sampling

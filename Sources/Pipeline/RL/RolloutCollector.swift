@@ -25,27 +25,59 @@ public final class RolloutCollector {
     self.config = config
     let e = config.env.train
     let chunk = policy.config.numActionChunks
-    let all = try Self.simulatorConfig(
-      e, imageSize: policy.config.imageSize, groupSize: config.algorithm.advType == .grpo ? config.algorithm.groupSize : 1)
-    numEnvs = all.numEnvs
+    numEnvs = e.totalNumEnvs
     let size = numEnvs / placement.subBatches
+    let embedded = e.simulatorType == "embedded"
+      ? try Self.simulatorConfig(
+        e, imageSize: policy.config.imageSize, groupSize: config.algorithm.advType == .grpo ? config.algorithm.groupSize : 1)
+      : nil
     parts = try (0..<placement.subBatches).map { s in
-      var c = all
-      c.numEnvs = size
-      c.tasks = Array(all.tasks[(s * size)..<((s + 1) * size)])
-      c.threads = min(placement.env.threads, size)
-      if let n = TrainingConfig.deviceIndex(placement.env.device, prefix: "vulkan:") {
-        c.renderer = .vulkan
-        c.vulkanDevice = n
+      let rows = (s * size)..<((s + 1) * size)
+      let env: any BatchedEnvironment
+      if var c = embedded {
+        c.numEnvs = size
+        c.tasks = Array(c.tasks[rows])
+        c.threads = min(placement.env.threads, size)
+        if let n = TrainingConfig.deviceIndex(placement.env.device, prefix: "vulkan:") {
+          c.renderer = .vulkan
+          c.vulkanDevice = n
+        }
+        env = try TabletopEnv(config: c)
+      } else {
+        env = try WorkerEnvironment(spec: Self.workerSpec(e, task: e.tasks[s % e.tasks.count], numEnvs: size, policy: policy))
       }
-      return try EnvSubBatch(
-        config: c, rows: (s * size)..<((s + 1) * size), chunk: chunk, wrist: e.useWristImage,
-        seed: UInt64(config.actor.seed) &+ 17 &+ UInt64(s))
+      if policy.config.proprioDim > 0 && env.stateSize != policy.config.proprioDim {
+        throw ConfigError("actor.model.use_proprio", "the policy reads \(policy.config.proprioDim) state values; the \(e.simulatorType) environments give \(env.stateSize)")
+      }
+      return try EnvSubBatch(env: env, rows: rows, chunk: chunk, wrist: e.useWristImage, seed: UInt64(config.actor.seed) &+ 17 &+ UInt64(s))
     }
     buffer = try RolloutBuffer(
       steps: e.maxStepsPerRolloutEpoch / chunk, envs: numEnvs, chunk: chunk, imageSize: policy.config.imageSize,
       stateSize: policy.config.proprioDim, valueOutputs: policy.valueHead == nil ? 0 : policy.config.valueOutputs)
     stages = try StagedRollout(placement: placement)
+  }
+
+  /// The worker that simulates one sub-batch of a Python benchmark (`env.*.worker`).
+  static func workerSpec(_ e: EnvConfig, task: String, numEnvs: Int, policy: VLAPolicy) -> WorkerSpec {
+    var spec = WorkerSpec(
+      python: e.worker.pythonPath(simulator: e.simulatorType), script: e.worker.script, backend: e.simulatorType, task: task,
+      numEnvs: numEnvs, imageSize: policy.config.imageSize)
+    spec.wristCamera = e.useWristImage
+    spec.maxChunk = policy.config.numActionChunks
+    spec.seed = UInt64(e.seed)
+    spec.options = e.worker.options
+    if let steps = e.maxEpisodeSteps, spec.options["max_episode_steps"] == nil { spec.options["max_episode_steps"] = "\(steps)" }
+    if spec.options["reward_mode"] == nil && e.simulatorType == "maniskill" {
+      spec.options["reward_mode"] = e.rewardMode == .shaped ? "normalized_dense" : "sparse"
+    }
+    spec.startTimeout = e.worker.startTimeout
+    spec.requestTimeout = e.worker.requestTimeout
+    return spec
+  }
+
+  /// Python workers replaced after a crash, hang or prompt so far (their reports in the log).
+  public var workerFailures: [String] {
+    parts.flatMap { ($0.env as? WorkerEnvironment)?.failures ?? [] }
   }
 
   /// Storage for one more window, shaped like `buffer` (further rollout epochs).
