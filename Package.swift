@@ -58,6 +58,7 @@ let package = Package(
     .executable(name: "bench-sim-swift", targets: ["SimBench"]),
     .executable(name: "bench-policy-swift", targets: ["PolicyBench"]),
     .executable(name: "bench-pipeline-swift", targets: ["PipelineBench"]),
+    .executable(name: "bench-workers-swift", targets: ["WorkerBench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -161,6 +162,8 @@ let package = Package(
     .executableTarget(name: "PolicyBench", dependencies: ["CSys", "Models", "Torch"], path: "Sources/Benchmarks/PolicyBench"),
     // The Swift half of tools/bench-pipeline.
     .executableTarget(name: "PipelineBench", dependencies: ["CSys", "Config", "Pipeline"], path: "Sources/Benchmarks/PipelineBench"),
+    // The Swift half of tools/bench-workers.
+    .executableTarget(name: "WorkerBench", dependencies: ["Sim"], path: "Sources/Benchmarks/WorkerBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "RLTests", dependencies: ["Config", "RL", "Models", "Torch", "TestSupport"], exclude: ["Reference"]),

@@ -156,7 +156,7 @@ public struct WorkerConfig: Sendable {
 
   /// The interpreter to run for `simulator`.
   public func pythonPath(simulator: String) -> String {
-    python ?? (simulator == "gym" ? ".venv/bin/python" : ".venv-\(simulator)/bin/python")
+    python ?? (simulator == "gym" ? ".venv/bin/python" : ".venv-\(simulator)/bin/rlinf-python")
   }
 }
 

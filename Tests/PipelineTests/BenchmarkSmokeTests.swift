@@ -1,0 +1,55 @@
+import Config
+import Foundation
+import Pipeline
+import Sim
+import Testing
+import TestSupport
+
+/// The real benchmarks through the worker bridge, where tools/setup-sims has made their
+/// environments (`make test` does, so CI runs these): start the simulator, roll the tiny policy
+/// for a few chunk steps, run one PPO update.
+@Suite(.serialized) struct BenchmarkSmokeTests {
+  static func ready(_ simulator: String) -> Bool {
+    FileManager.default.isExecutableFile(atPath: repositoryRoot + "/.venv-\(simulator)/bin/rlinf-python")
+  }
+
+  static func job(_ simulator: String, task: String, directory: String) throws -> TrainingConfig {
+    var c = TrainingConfig()
+    c.runner.maxEpochs = 1
+    c.runner.logPath = directory
+    c.runner.experimentName = simulator
+    c.env.train.simulatorType = simulator
+    c.env.train.tasks = [task]
+    c.env.train.totalNumEnvs = 2
+    c.env.train.maxStepsPerRolloutEpoch = 4
+    c.env.train.worker.python = repositoryRoot + "/.venv-\(simulator)/bin/rlinf-python"
+    c.env.train.worker.script = repositoryRoot + "/tools/env_worker.py"
+    c.actor.model.numActionChunks = 2
+    c.actor.model.useProprio = true
+    c.actor.globalBatchSize = 4
+    c.actor.microBatchSize = 2
+    c.env.eval = c.env.train
+    try c.validate()
+    return c
+  }
+
+  static func runOneUpdate(_ simulator: String, task: String) throws {
+    let dir = try temporaryDirectory("smoke-\(simulator)")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let job = try RLRun(config: job(simulator, task: task, directory: dir))
+    let metrics = try job.step()
+    #expect(job.environmentSteps == 2 * 4)
+    #expect(metrics["train/actor/policy_loss"]?.isFinite == true)
+    #expect(metrics["train/critic/value_loss"]?.isFinite == true)
+    #expect(try job.collector.buffer.images.to(dtype: .float32).sum().item() > 0)  // rendered frames arrived
+    #expect(job.collector.workerFailures.isEmpty)
+  }
+
+  @Test(.enabled(if: ready("maniskill"))) func maniSkillPickCube() throws {
+    try Self.runOneUpdate("maniskill", task: "PickCube-v1")
+  }
+
+  @Test(.enabled(if: ready("libero"))) func liberoSpatial() throws {
+    try Self.runOneUpdate("libero", task: "libero_spatial/0")
+  }
+}
