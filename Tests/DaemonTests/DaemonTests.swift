@@ -53,6 +53,8 @@ import Glibc
     #expect(!checkpoints.isEmpty && checkpoints.contains { $0["latest"]?.bool == true })
     let logs = try daemon.request(.logs, ["lines": .number(200)]).result!.array!.compactMap(\.string)
     #expect(logs.contains { $0.contains("eval vision: success") })
+    let tables = try FileManager.default.contentsOfDirectory(atPath: dir + "/runs/tiny/eval")
+    #expect(tables.contains { $0.hasSuffix("_vision.md") } && tables.contains { $0.hasSuffix("_vision.json") })
     #expect(logs.contains { $0.contains("set actor.optim.lr = 1.5e-5") })
 
     // metrics --follow streams each new iteration.

@@ -5,9 +5,21 @@ import Torch
 /// Rolls a policy out in the embedded simulator and measures success: every environment runs
 /// one episode (its first), the policy acting on the observation buffers without copying them.
 public enum ClosedLoopEvaluation {
+  /// One task's episodes: how many succeeded at some step (success_once) and at their end.
+  public struct TaskOutcome: Sendable {
+    public var successes = 0
+    public var successesAtEnd = 0
+    public var episodes = 0
+    public init(successes: Int = 0, successesAtEnd: Int = 0, episodes: Int = 0) {
+      self.successes = successes
+      self.successesAtEnd = successesAtEnd
+      self.episodes = episodes
+    }
+  }
+
   public struct Result: Sendable {
-    /// success_once per task name: (successes, episodes).
-    public let perTask: [String: (successes: Int, episodes: Int)]
+    public let perTask: [String: TaskOutcome]
+    public init(perTask: [String: TaskOutcome]) { self.perTask = perTask }
     public var successRate: Double {
       let total = perTask.values.reduce(0) { $0 + $1.episodes }
       return total == 0 ? 0 : Double(perTask.values.reduce(0) { $0 + $1.successes }) / Double(total)
@@ -39,6 +51,7 @@ public enum ClosedLoopEvaluation {
     let state = policy.config.proprioDim > 0 ? observed.state : nil
     let instructions = env.instructions
     var outcome = [Bool?](repeating: nil, count: n)
+    var atEnd = [Bool](repeating: false, count: n)
     let generator = try Generator(seed: seed)
     var film = video.map { _ in EnvFilm(env: env, environments: 4) }
     film?.capture()
@@ -52,13 +65,15 @@ public enum ClosedLoopEvaluation {
       film?.capture()
       for i in 0..<n where outcome[i] == nil && (env.terminated[i] || env.truncated[i]) {
         outcome[i] = env.successOnce(i)
+        atEnd[i] = env.success[i]
       }
     }
     if let video { try film?.write(to: video) }
-    var perTask: [String: (successes: Int, episodes: Int)] = [:]
+    var perTask: [String: TaskOutcome] = [:]
     for (i, task) in env.tasks.enumerated() {
-      let previous = perTask[task.name] ?? (0, 0)
-      perTask[task.name] = (previous.successes + (outcome[i]! ? 1 : 0), previous.episodes + 1)
+      perTask[task.name, default: TaskOutcome()].successes += outcome[i]! ? 1 : 0
+      perTask[task.name, default: TaskOutcome()].successesAtEnd += atEnd[i] ? 1 : 0
+      perTask[task.name, default: TaskOutcome()].episodes += 1
     }
     return Result(perTask: perTask)
   }
@@ -68,7 +83,7 @@ extension ClosedLoopEvaluation {
   /// Evaluation on a Python benchmark: one worker per spec (a task each), every environment's
   /// first episode counted (workers reset ended episodes themselves; later ones are ignored).
   public static func run(policy: VLAPolicy, workers specs: [WorkerSpec], sampling: SamplingSettings, wristCamera: Bool, seed: UInt64) throws -> Result {
-    var perTask: [String: (successes: Int, episodes: Int)] = [:]
+    var perTask: [String: TaskOutcome] = [:]
     let generator = try Generator(seed: seed)
     let chunk = policy.config.numActionChunks
     for spec in specs {
@@ -76,7 +91,7 @@ extension ClosedLoopEvaluation {
       try env.reset(stateIDs: Array(0..<env.numEnvs))
       let observed = try ObservationViews(env: env, wrist: wristCamera)
       let state = policy.config.proprioDim > 0 ? observed.state : nil
-      var outcome = [Bool?](repeating: nil, count: env.numEnvs)
+      var outcome = [EpisodeSummary?](repeating: nil, count: env.numEnvs)
       var actions = [Float](repeating: 0, count: env.numEnvs * chunk * 7)
       while outcome.contains(where: { $0 == nil }) {
         let output = try Autograd.withNoGrad {
@@ -84,12 +99,12 @@ extension ClosedLoopEvaluation {
         }
         try RolloutCollector.writeRobotActions(output.actions, policy: policy, into: &actions)
         _ = try actions.withUnsafeBufferPointer { try env.stepChunk($0, chunk: chunk) }
-        for episode in env.drainEpisodes() where outcome[episode.env] == nil { outcome[episode.env] = episode.successOnce }
+        for episode in env.drainEpisodes() where outcome[episode.env] == nil { outcome[episode.env] = episode }
         guard env.failures.isEmpty else { throw SimError.worker("evaluation of \(spec.task) lost its worker: \(env.failures[0])") }
       }
-      let successes = outcome.filter { $0 == true }.count
-      let previous = perTask[spec.task] ?? (0, 0)
-      perTask[spec.task] = (previous.successes + successes, previous.episodes + env.numEnvs)
+      perTask[spec.task, default: TaskOutcome()].successes += outcome.filter { $0?.successOnce == true }.count
+      perTask[spec.task, default: TaskOutcome()].successesAtEnd += outcome.filter { $0?.successAtEnd == true }.count
+      perTask[spec.task, default: TaskOutcome()].episodes += env.numEnvs
     }
     return Result(perTask: perTask)
   }

@@ -44,7 +44,8 @@ public final class RolloutCollector {
         }
         env = try TabletopEnv(config: c)
       } else {
-        env = try WorkerEnvironment(spec: Self.workerSpec(e, task: e.tasks[s % e.tasks.count], numEnvs: size, policy: policy))
+        let tasks = e.simulatorType == "libero" ? LiberoSuites.expand(e.tasks) : e.tasks
+        env = try WorkerEnvironment(spec: Self.workerSpec(e, task: tasks[s % tasks.count], numEnvs: size, policy: policy))
       }
       if policy.config.proprioDim > 0 && env.stateSize != policy.config.proprioDim {
         throw ConfigError("actor.model.use_proprio", "the policy reads \(policy.config.proprioDim) state values; the \(e.simulatorType) environments give \(env.stateSize)")

@@ -9,8 +9,8 @@ import numpy as np
 
 n, chunk, steps, base_seed, limit = (int(x) for x in sys.argv[1:6])
 envs = [gym.make("CartPole-v1", max_episode_steps=limit) for _ in range(n)]
-seeds = [(base_seed * 1_000_003 + i) % 2**31 for i in range(n)]
-obs = [envs[i].reset(seed=seeds[i])[0] for i in range(n)]
+state_ids = list(range(n))  # reset state ids; an ended episode's row moves on by n
+obs = [envs[i].reset(seed=(base_seed * 1_000_003 + state_ids[i]) % 2**31)[0] for i in range(n)]
 out = {"reset_state": [o.tolist() for o in obs], "steps": []}
 for t in range(steps):
     record = {"rewards": [], "terminated": [], "truncated": [], "final_valid": [], "state": []}
@@ -32,8 +32,8 @@ for t in range(steps):
             done = terminated or truncated
         record["final_valid"].append(done)
         if done:
-            seeds[i] = (seeds[i] * 6364136223846793005 + 1442695040888963407) % 2**31
-            obs[i] = envs[i].reset(seed=seeds[i])[0]
+            state_ids[i] += n
+            obs[i] = envs[i].reset(seed=(base_seed * 1_000_003 + state_ids[i]) % 2**31)[0]
         record["state"].append(np.asarray(obs[i]).tolist())
     out["steps"].append(record)
 print(json.dumps(out))

@@ -1,0 +1,61 @@
+import Foundation
+
+/// An evaluation written next to the run as a table: success_once and success_at_end per task
+/// and per suite (a task's suite is the part of its name before "/", as in LIBERO's
+/// "libero_spatial/3"; other tasks form the suite "all"), in Markdown and JSON.
+public enum EvaluationReport {
+  struct Row: Codable {
+    var episodes: Int
+    var success_once: Double
+    var success_at_end: Double
+  }
+
+  struct Report: Codable {
+    var title: String
+    var tasks: [String: Row]
+    var suites: [String: Row]
+    var overall: Row
+  }
+
+  static func row(_ outcomes: [ClosedLoopEvaluation.TaskOutcome]) -> Row {
+    let episodes = outcomes.reduce(0) { $0 + $1.episodes }
+    let denominator = Double(max(episodes, 1))
+    return Row(
+      episodes: episodes, success_once: Double(outcomes.reduce(0) { $0 + $1.successes }) / denominator,
+      success_at_end: Double(outcomes.reduce(0) { $0 + $1.successesAtEnd }) / denominator)
+  }
+
+  static func suite(of task: String) -> String {
+    task.contains("/") ? String(task.split(separator: "/")[0]) : "all"
+  }
+
+  /// Writes `<path>.md` and `<path>.json` (folders created).
+  public static func write(_ result: ClosedLoopEvaluation.Result, title: String, to path: String) throws {
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    let tasks = result.perTask.mapValues { row([$0]) }
+    let suites = Dictionary(grouping: result.perTask, by: { suite(of: $0.key) }).mapValues { row($0.map(\.value)) }
+    let report = Report(title: title, tasks: tasks, suites: suites, overall: row(Array(result.perTask.values)))
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(report).write(to: URL(fileURLWithPath: path + ".json"), options: .atomic)
+    func line(_ name: String, _ r: Row) -> String {
+      String(format: "| %@ | %d | %.1f%% | %.1f%% |", name, r.episodes, 100 * r.success_once, 100 * r.success_at_end)
+    }
+    var md = ["# \(title)", "", "| task | episodes | success_once | success_at_end |", "|---|---|---|---|"]
+    md += tasks.keys.sorted().map { line($0, tasks[$0]!) }
+    md += ["", "| suite | episodes | success_once | success_at_end |", "|---|---|---|---|"]
+    md += suites.keys.sorted().map { line($0, suites[$0]!) }
+    md += [line("**overall**", report.overall), ""]
+    try md.joined(separator: "\n").write(toFile: path + ".md", atomically: true, encoding: .utf8)
+  }
+}
+
+/// LIBERO's suites and their task counts (130 tasks in all): a config may name a whole suite
+/// ("libero_spatial") where it lists tasks; it stands for all of its tasks.
+public enum LiberoSuites {
+  public static let taskCounts = ["libero_spatial": 10, "libero_object": 10, "libero_goal": 10, "libero_10": 10, "libero_90": 90]
+
+  public static func expand(_ tasks: [String]) -> [String] {
+    tasks.flatMap { task in taskCounts[task].map { n in (0..<n).map { "\(task)/\($0)" } } ?? [task] }
+  }
+}
