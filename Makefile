@@ -21,10 +21,12 @@ run:
 	@echo "                                   tensorboard --logdir runs/main/tensorboard"
 	.build/release/rlinfd --config configs/main.yaml --socket runs/rlinfd.sock --exit-when-done
 
-# Sets up (Debian packages + the test venv), builds and runs every test, then builds and tests
-# again against a second libtorch (the CPU PyTorch wheel) when one is available.
+# Sets up (Debian packages, the test venv, the ManiSkill3 and LIBERO worker venvs), builds and
+# runs every test, then builds and tests again against a second libtorch (the CPU PyTorch
+# wheel) when one is available.
 test:
 	tools/setup
+	tools/setup-sims
 	swift build --build-tests
 	swift build --product rlinf-sentencepiece
 	swift test --skip-build
