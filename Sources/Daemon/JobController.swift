@@ -41,6 +41,7 @@ final class JobController: @unchecked Sendable {
   }
 
   private let condition = NSCondition()
+  static let historyLength = 100
   private let logger: Logger
   private let notifier: SystemdNotifier
   private let stateDirectory: String
@@ -342,7 +343,8 @@ final class JobController: @unchecked Sendable {
       lastMetrics = metrics
       if let eval = metrics["eval/success_once"] { lastEval = ["eval/success_once": eval] }
       history.append((run.iteration, metrics))
-      if history.count > 1000 { history.removeFirst(history.count - 1000) }
+      // The recent past for `rlinfctl metrics`; metrics.jsonl keeps everything.
+      if history.count > Self.historyLength { history.removeFirst(history.count - Self.historyLength) }
       let max = run.config.runner.maxEpochs
       let elapsed = Date().timeIntervalSince(startedAt)
       return (max > 0 ? elapsed / Double(iterationsThisStart) * Double(Swift.max(0, max - run.iteration)) : .nan, max)

@@ -6,7 +6,7 @@ import Logging
 final class LogBook: @unchecked Sendable {
   private let lock = NSLock()
   private var lines: [String] = []
-  static let capacity = 2000
+  static let capacity = 500
 
   func append(_ line: String) {
     lock.withLock {

@@ -73,6 +73,10 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
     }
     self.instances = instances
     tasks = instances.map(\.task)
+    // Before any buffer is allocated: a renderer that cannot be made fails the init, and a
+    // class whose init fails before all its properties are set gets no deinit to free them.
+    let rendererMade = try makeRenderer(
+      config.renderer, maxEnvs: numEnvs, maxPrimitives: Self.maxPrimitives, side: imageSize, deviceIndex: config.vulkanDevice)
 
     let pixels = numEnvs * imageSize * imageSize * 3
     func buffer<T>(_ count: Int, _ value: T) -> UnsafeMutableBufferPointer<T> {
@@ -97,8 +101,7 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
     wristViews = .allocate(capacity: numEnvs)
     returns = Array(repeating: 0, count: numEnvs)
     diverged = Array(repeating: false, count: numEnvs)
-    renderer = try makeRenderer(
-      config.renderer, maxEnvs: numEnvs, maxPrimitives: Self.maxPrimitives, side: imageSize, deviceIndex: config.vulkanDevice)
+    renderer = rendererMade
     try reset(stateIDs: Array(0..<numEnvs))
   }
 

@@ -13,13 +13,14 @@ public final class StageThread: @unchecked Sendable {
   private var job: (() throws -> Void)?
   private var result: Result<Void, any Error>?
   private var stopping = false
-  private var thread: Thread?
+  private let name: String
   private var setup: Result<Void, any Error>?
 
   /// Starts the thread and waits until it is pinned; a pinning failure is thrown here.
   public init(name: String, resources: StageResources) throws {
     self.resources = resources
-    // The thread holds its StageThread until `stop()` ends it.
+    self.name = name
+    // The thread holds its StageThread until `stop()` ends it (and holds nothing after).
     let thread = Thread {
       let outcome = Result { try self.applyResources() }
       self.condition.withLock {
@@ -29,7 +30,6 @@ public final class StageThread: @unchecked Sendable {
       if case .success = outcome { self.serve() }
     }
     thread.name = name
-    self.thread = thread
     thread.start()
     try condition.withLock {
       while setup == nil { condition.wait() }
@@ -40,7 +40,7 @@ public final class StageThread: @unchecked Sendable {
   /// Hands the thread a job (it must be idle).
   public func start(_ job: @escaping () throws -> Void) {
     condition.withLock {
-      precondition(self.job == nil && result == nil, "stage thread \(thread?.name ?? "") is busy")
+      precondition(self.job == nil && result == nil, "stage thread \(name) is busy")
       self.job = job
       condition.broadcast()
     }

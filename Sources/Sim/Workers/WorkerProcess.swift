@@ -37,6 +37,8 @@ final class WorkerProcess {
     do { try process.run() } catch {
       throw SimError.worker("cannot start \(spec.python) \(spec.script): \(error)")
     }
+    // Only the worker writes to the pipe now: its exit ends the output reader.
+    try? pipe.fileHandleForWriting.close()
     fd = try accept(listener, timeout: spec.startTimeout)
   }
 
