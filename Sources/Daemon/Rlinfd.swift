@@ -26,6 +26,8 @@ struct Rlinfd: AsyncParsableCommand {
     csys_line_buffered_stdout()
     // A file-size limit (ulimit -f) must fail a checkpoint write with EFBIG, not kill the daemon.
     signal(SIGXFSZ, SIG_IGN)
+    // Flat memory over days (tools/soak): two malloc arenas for all the stage threads.
+    csys_limit_malloc_arenas(2)
     let environment = ProcessInfo.processInfo.environment
     let book = LogBook()
     LoggingSystem.bootstrap { _ in BookLogHandler(book: book) }

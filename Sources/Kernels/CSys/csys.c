@@ -2,6 +2,7 @@
 #include "csys.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <numa.h>
 #include <pthread.h>
 #include <sched.h>
@@ -64,6 +65,8 @@ int csys_numa_bind_current_thread(int node) {
   numa_bitmask_free(mask);
   return rc;
 }
+
+void csys_limit_malloc_arenas(int count) { mallopt(M_ARENA_MAX, count); }
 
 int csys_peer_credentials(int fd, int *pid, unsigned *uid, unsigned *gid) {
   struct ucred credentials;

@@ -32,6 +32,10 @@ int csys_numa_node_of_cpu(int cpu);
 // Returns 0 or an errno value (ENOSYS where NUMA is unavailable).
 int csys_numa_bind_current_thread(int node);
 
+// Caps glibc's malloc arenas (mallopt M_ARENA_MAX). A daemon with many threads otherwise grows
+// one arena per thread and its resident memory creeps up with fragmentation over days.
+void csys_limit_malloc_arenas(int count);
+
 // The credentials of a Unix socket's peer (SO_PEERCRED). Returns 0 or an errno value.
 int csys_peer_credentials(int fd, int *pid, unsigned *uid, unsigned *gid);
 
