@@ -4,7 +4,8 @@ gymnasium classic-control task for the bridge's own tests) for rlinfd.
 The daemon starts it with stdin closed and `--control SOCKET`. It connects there and answers one
 JSON request per line (init, map, reset, step, close) with one JSON reply per line. Observations,
 actions and per-step results are arrays in a shared-memory file (/dev/shm) that the daemon
-created and describes in the `map` request; nothing large goes through the socket.
+created and describes in the `map` request; nothing large goes through the socket. Observations
+go to a ring of slots ("rgb.0", "rgb.1", ...): each reset and step names the slot to write.
 
 Step semantics match the embedded simulator: K actions per environment in order; an environment
 whose episode ends inside the chunk stops there (later entries repeat its end with reward 0);
@@ -203,6 +204,7 @@ class Worker:
         self.backend = BACKENDS[backend](self.task, self.n, int(request["image_size"]), self.wrist,
                                          {k: str(v) for k, v in request.get("options", {}).items()})
         self.arrays = None
+        self.slot = 0
         self.state_ids = [0] * self.n
         self.returns = [0.0] * self.n
         self.lengths = [0] * self.n
@@ -226,9 +228,10 @@ class Worker:
         return {}
 
     def observe(self, i, final=False):
-        prefix = "final_" if final else ""
-        wrist = self.arrays.get(prefix + "wrist_rgb") if self.wrist else None
-        self.backend.observe(i, self.arrays[prefix + "rgb"], wrist, self.arrays[prefix + "state"])
+        """Environment i's observation into the final arrays, or into the current slot."""
+        name = (lambda a: "final_" + a) if final else (lambda a: f"{a}.{self.slot}")
+        wrist = self.arrays.get(name("wrist_rgb")) if self.wrist else None
+        self.backend.observe(i, self.arrays[name("rgb")], wrist, self.arrays[name("state")])
 
     def start_episode(self, i, state_id):
         """Reset state `state_id` (equal ids start identically); its seed mixes in the job's seed."""
@@ -238,6 +241,7 @@ class Worker:
         self.observe(i)
 
     def reset(self, request):
+        self.slot = int(request["slot"])
         ids = request["state_ids"]
         for i in range(self.n):
             self.start_episode(i, int(ids[i]))
@@ -245,6 +249,7 @@ class Worker:
         return {}
 
     def step(self, request):
+        self.slot = int(request["slot"])
         k = int(request["chunk"])
         a = self.arrays
         actions = a["actions"]

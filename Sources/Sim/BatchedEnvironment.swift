@@ -11,6 +11,8 @@ public protocol BatchedEnvironment: AnyObject {
   /// One language instruction per environment.
   var instructions: [String] { get }
   /// Current observations: RGB [N, H, W, 3], the wrist camera's (nil without one), state [N, S].
+  /// Valid until the next reset or step, which may put the next observations elsewhere (a
+  /// worker's ring of slots): read these properties again after each.
   var rgb: UnsafeMutableBufferPointer<UInt8> { get }
   var wristRGB: UnsafeMutableBufferPointer<UInt8>? { get }
   var state: UnsafeMutableBufferPointer<Float> { get }

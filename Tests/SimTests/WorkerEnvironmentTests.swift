@@ -45,7 +45,11 @@ import Glibc
     #expect(env.rgb.contains { $0 != 0 })  // a rendered image arrived through shared memory
     var ended = 0
     for (t, expected) in (reference["steps"] as! [[String: Any]]).enumerated() {
+      // The observation slot ring: the next step writes the other slot, this one stays intact.
+      let (before, values, slot) = (env.state, Array(env.state), env.slot)
       let result = try actions(step: t).withUnsafeBufferPointer { try env.stepChunk($0, chunk: Self.chunk) }
+      #expect(env.slot == (slot + 1) % 2 && env.state.baseAddress != before.baseAddress)
+      #expect(Array(before) == values, "step \(t): the previous slot was overwritten")
       #expect(result.rewards.map(Double.init) == expected["rewards"] as! [Double], "step \(t)")
       #expect(result.terminated == expected["terminated"] as! [Bool], "step \(t)")
       #expect(result.truncated == expected["truncated"] as! [Bool], "step \(t)")

@@ -89,11 +89,11 @@ extension ClosedLoopEvaluation {
     for spec in specs {
       let env = try WorkerEnvironment(spec: spec)
       try env.reset(stateIDs: Array(0..<env.numEnvs))
-      let observed = try ObservationViews(env: env, wrist: wristCamera)
-      let state = policy.config.proprioDim > 0 ? observed.state : nil
       var outcome = [EpisodeSummary?](repeating: nil, count: env.numEnvs)
       var actions = [Float](repeating: 0, count: env.numEnvs * chunk * 7)
       while outcome.contains(where: { $0 == nil }) {
+        let observed = try ObservationViews(env: env, wrist: wristCamera)  // this step's slot
+        let state = policy.config.proprioDim > 0 ? observed.state : nil
         let output = try Autograd.withNoGrad {
           try policy.act(images: observed.images, instructions: env.instructions, state: state, sampling: sampling, generator: generator)
         }

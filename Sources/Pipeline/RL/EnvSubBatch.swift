@@ -9,8 +9,7 @@ final class EnvSubBatch {
   let env: any BatchedEnvironment
   /// Its environments' rows in the full batch.
   let rows: Range<Int>
-  /// What the policy reads, in place: the current and the final (auto-reset) observations.
-  let current: ObservationViews, final: ObservationViews
+  let wrist: Bool
   /// Sampling noise of this sub-batch alone, so results do not depend on the interleaving.
   let generator: Generator
   /// The action slot: robot actions [R, K, 7] row-major, written by the rollout stage and read
@@ -22,12 +21,18 @@ final class EnvSubBatch {
   init(env: any BatchedEnvironment, rows: Range<Int>, chunk: Int, wrist: Bool, seed: UInt64) throws {
     self.env = env
     self.rows = rows
-    current = try ObservationViews(env: env, wrist: wrist)
-    final = try ObservationViews(env: env, wrist: wrist, final: true)
+    self.wrist = wrist
     generator = try Generator(seed: seed)
     actions = Array(repeating: 0, count: rows.count * chunk * 7)
     instructions = env.instructions
   }
+
+  /// What the policy reads, in place: the current observations (views made again after every
+  /// step, as the environment may have moved them to its next slot).
+  func current() throws -> ObservationViews { try ObservationViews(env: env, wrist: wrist) }
+
+  /// The final observations of the episodes that ended (auto-reset) in the last step.
+  func final() throws -> ObservationViews { try ObservationViews(env: env, wrist: wrist, final: true) }
 
   /// Episodes that ended since the last call, numbered in the full batch.
   func drainEpisodes() -> [EpisodeSummary] {

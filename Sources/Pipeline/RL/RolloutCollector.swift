@@ -189,15 +189,16 @@ final class CollectionWindow: RolloutStageWork {
       // V(final observation) of the environments that ended and were reset with step t - 1
       // (their final observations stay in place until the sub-batch's next step).
       if critic && t > 0 { try recordFinalValues(part, step: t - 1) }
-      let state = proprio ? part.current.state : nil
+      let current = try part.current()
+      let state = proprio ? current.state : nil
       if t == steps {
         if critic {
-          try buffer.recordBootstrap(rows: part.rows, values: policy.predictValues(images: part.current.images, instructions: part.instructions, state: state))
+          try buffer.recordBootstrap(rows: part.rows, values: policy.predictValues(images: current.images, instructions: part.instructions, state: state))
         }
         return
       }
-      let output = try policy.act(images: part.current.images, instructions: part.instructions, state: state, sampling: sampling, generator: part.generator)
-      try buffer.recordPolicy(step: t, rows: part.rows, images: part.current.images, state: state, instructions: part.instructions, output: output)
+      let output = try policy.act(images: current.images, instructions: part.instructions, state: state, sampling: sampling, generator: part.generator)
+      try buffer.recordPolicy(step: t, rows: part.rows, images: current.images, state: state, instructions: part.instructions, output: output)
       try RolloutCollector.writeRobotActions(output.actions, policy: policy, into: &part.actions)
     }
   }
@@ -216,9 +217,10 @@ final class CollectionWindow: RolloutStageWork {
     let reset = (0..<part.rows.count).filter { part.env.finalValid[$0] }
     guard !reset.isEmpty else { return }
     let rows = try Tensor(reset.map(Int64.init))
+    let final = try part.final()
     let values = try policy.predictValues(
-      images: part.final.images.indexSelect(dim: 0, index: rows), instructions: reset.map { part.instructions[$0] },
-      state: proprio ? part.final.state.indexSelect(dim: 0, index: rows) : nil)
+      images: final.images.indexSelect(dim: 0, index: rows), instructions: reset.map { part.instructions[$0] },
+      state: proprio ? final.state.indexSelect(dim: 0, index: rows) : nil)
     try buffer.recordFinalValues(step: step, envs: reset.map { part.rows.lowerBound + $0 }, values: values)
   }
 }

@@ -2,11 +2,12 @@ import Foundation
 
 /// A batch of environments simulated by a Python worker process (ManiSkill3, LIBERO), behind the
 /// same `BatchedEnvironment` interface as the embedded simulator. Observations, actions and
-/// per-step results live in one shared-memory slot that both processes map; the control socket
+/// per-step results live in one shared-memory file that both processes map; the control socket
 /// carries only small JSON requests (reset, step, close) and the episodes that ended.
 ///
-/// The slot is fixed (the policy reads the observation arrays in place, as with TabletopEnv);
-/// the pipeline's sub-batches, one worker each, are what overlap simulation and inference.
+/// Observations go to a ring of `spec.observationSlots` preallocated slots: each reset or step
+/// names the next slot, so the observation the policy last read stays intact while the worker
+/// writes the next one. The policy reads the current slot in place.
 ///
 /// A worker that crashes, hangs past `requestTimeout` or asks for input is killed, its output
 /// kept in `failures`, and a new one started on the same slot; the chunk in flight comes back as
@@ -20,9 +21,11 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
   public let instructions: [String]
   /// What the worker reported about itself (python and package versions, backend details).
   public let versions: [String: String]
-  public var rgb: UnsafeMutableBufferPointer<UInt8> { bytes("rgb") }
-  public var wristRGB: UnsafeMutableBufferPointer<UInt8>? { spec.wristCamera ? bytes("wrist_rgb") : nil }
-  public var state: UnsafeMutableBufferPointer<Float> { floats("state") }
+  public var rgb: UnsafeMutableBufferPointer<UInt8> { bytes("rgb.\(slot)") }
+  public var wristRGB: UnsafeMutableBufferPointer<UInt8>? { spec.wristCamera ? bytes("wrist_rgb.\(slot)") : nil }
+  public var state: UnsafeMutableBufferPointer<Float> { floats("state.\(slot)") }
+  /// The observation slot the last reset or step wrote.
+  public private(set) var slot = 0
   public var finalRGB: UnsafeMutableBufferPointer<UInt8> { bytes("final_rgb") }
   public var finalWristRGB: UnsafeMutableBufferPointer<UInt8>? { spec.wristCamera ? bytes("final_wrist_rgb") : nil }
   public var finalState: UnsafeMutableBufferPointer<Float> { floats("final_state") }
@@ -40,8 +43,8 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
   static let actionSize = 7
 
   public init(spec: WorkerSpec) throws {
-    guard spec.numEnvs >= 1, spec.imageSize >= 16, spec.maxChunk >= 1 else {
-      throw SimError.invalidConfig("worker needs numEnvs >= 1, imageSize >= 16 and maxChunk >= 1")
+    guard spec.numEnvs >= 1, spec.imageSize >= 16, spec.maxChunk >= 1, spec.observationSlots >= 2 else {
+      throw SimError.invalidConfig("worker needs numEnvs >= 1, imageSize >= 16, maxChunk >= 1 and observationSlots >= 2")
     }
     self.spec = spec
     numEnvs = spec.numEnvs
@@ -66,7 +69,10 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
   public func reset(stateIDs: [Int]) throws {
     guard stateIDs.count == numEnvs else { throw SimError.badActions("reset needs \(numEnvs) state ids, got \(stateIDs.count)") }
     lastStateIDs = stateIDs
-    _ = try worker.request(["cmd": "reset", "state_ids": stateIDs, "seed": Int(truncatingIfNeeded: spec.seed)], timeout: spec.requestTimeout)
+    let next = (slot + 1) % spec.observationSlots
+    _ = try worker.request(
+      ["cmd": "reset", "state_ids": stateIDs, "seed": Int(truncatingIfNeeded: spec.seed), "slot": next], timeout: spec.requestTimeout)
+    slot = next
     for i in 0..<numEnvs { finalValid[i] = false }
   }
 
@@ -79,7 +85,9 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
     }
     floats("actions").baseAddress!.update(from: actions.baseAddress!, count: expected)
     do {
-      let reply = try worker.request(["cmd": "step", "chunk": chunk], timeout: spec.requestTimeout)
+      let next = (slot + 1) % spec.observationSlots
+      let reply = try worker.request(["cmd": "step", "chunk": chunk, "slot": next], timeout: spec.requestTimeout)
+      slot = next
       episodes += Self.episodes(in: reply)
       let count = numEnvs * chunk
       let flags = { (name: String) in Array(self.bytes(name).prefix(count)).map { $0 != 0 } }
@@ -132,10 +140,14 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
   /// Arrays of the slot in order, each 64-byte aligned, and the total size.
   private static func planLayout(_ spec: WorkerSpec, stateSize: Int) -> (arrays: [String: (offset: Int, count: Int)], size: Int) {
     let n = spec.numEnvs, k = spec.maxChunk, pixels = n * spec.imageSize * spec.imageSize * 3
-    var order: [(String, Int, Int)] = [("rgb", pixels, 1), ("state", n * stateSize, 4), ("final_rgb", pixels, 1),
-                                         ("final_state", n * stateSize, 4), ("final_valid", n, 1), ("actions", n * k * 7, 4),
-                                         ("rewards", n * k, 4), ("terminated", n * k, 1), ("truncated", n * k, 1), ("success", n * k, 1)]
-    if spec.wristCamera { order += [("wrist_rgb", pixels, 1), ("final_wrist_rgb", pixels, 1)] }
+    var order: [(String, Int, Int)] = []
+    for s in 0..<spec.observationSlots {
+      order += [("rgb.\(s)", pixels, 1), ("state.\(s)", n * stateSize, 4)]
+      if spec.wristCamera { order.append(("wrist_rgb.\(s)", pixels, 1)) }
+    }
+    order += [("final_rgb", pixels, 1), ("final_state", n * stateSize, 4), ("final_valid", n, 1), ("actions", n * k * 7, 4),
+              ("rewards", n * k, 4), ("terminated", n * k, 1), ("truncated", n * k, 1), ("success", n * k, 1)]
+    if spec.wristCamera { order.append(("final_wrist_rgb", pixels, 1)) }
     var arrays: [String: (offset: Int, count: Int)] = [:]
     var offset = 0
     for (name, count, width) in order {
@@ -155,7 +167,10 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
       "terminated": ([n, k], "bool"), "truncated": ([n, k], "bool"), "success": ([n, k], "bool"),
     ]
     var arrays: [String: Any] = [:]
-    for (name, place) in layout { arrays[name] = ["offset": place.offset, "shape": shapes[name]!.0, "dtype": shapes[name]!.1] }
+    for (name, place) in layout {
+      let shape = shapes[String(name.split(separator: ".")[0])]!  // "rgb.1": slot 1 of rgb
+      arrays[name] = ["offset": place.offset, "shape": shape.0, "dtype": shape.1]
+    }
     _ = try worker.request(["cmd": "map", "path": memory.path, "size": memory.size, "arrays": arrays], timeout: spec.requestTimeout)
   }
 

@@ -14,6 +14,8 @@ public struct WorkerSpec: Sendable {
   public var wristCamera = false
   /// Largest chunk a step request carries.
   public var maxChunk = 1
+  /// Preallocated observation slots in the shared-memory ring (at least 2).
+  public var observationSlots = 2
   public var seed: UInt64 = 0
   /// Backend options, passed through as strings (sim_backend, reward_mode, shadows, ...).
   public var options: [String: String] = [:]
