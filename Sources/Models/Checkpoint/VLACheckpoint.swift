@@ -15,10 +15,25 @@ public enum VLACheckpoint {
     var tensors: [String: Tensor] = [:]
     for (name, tensor) in policy.namedParameters() { tensors[name] = try tensor.detached().to(dtype: dtype) }
     try ShardedCheckpoint.write(tensors, to: directory, maxShardBytes: maxShardBytes, metadata: ["format": "pt"])
+    try configBytes(policy).write(to: URL(fileURLWithPath: directory + "/" + configFile), options: .atomic)
+    try policy.tokenizer.modelBytes.write(to: URL(fileURLWithPath: directory + "/" + tokenizerFile), options: .atomic)
+  }
+
+  /// The same checkpoint as file contents in memory (float32, one weights file): a snapshot a
+  /// background writer can put on disk later.
+  public static func files(_ policy: VLAPolicy) throws -> [String: [UInt8]] {
+    let parameters = try policy.namedParameters().map { (name: $0.name, tensor: try $0.tensor.detached()) }
+    return [
+      ShardedCheckpoint.singleFileName: try SafeTensorsWriter.encode(parameters, metadata: ["format": "pt"]),
+      configFile: Array(try configBytes(policy)),
+      tokenizerFile: Array(policy.tokenizer.modelBytes),
+    ]
+  }
+
+  private static func configBytes(_ policy: VLAPolicy) throws -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(policy.config).write(to: URL(fileURLWithPath: directory + "/" + configFile), options: .atomic)
-    try policy.tokenizer.modelBytes.write(to: URL(fileURLWithPath: directory + "/" + tokenizerFile), options: .atomic)
+    return try encoder.encode(policy.config)
   }
 
   /// Reads the config of a checkpoint folder.

@@ -26,13 +26,7 @@ enum RLCheckpoint {
 
   /// Copies the run's state into memory (the only part that holds training up).
   static func snapshot(_ run: RLRun, evalSuccess: Double?) throws -> CheckpointSnapshot {
-    var files: [String: [UInt8]] = [:]
-    let parameters = try run.policy.namedParameters().map { (name: $0.name, tensor: try $0.tensor.detached()) }
-    files[ShardedCheckpoint.singleFileName] = try SafeTensorsWriter.encode(parameters, metadata: ["format": "pt"])
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    files[VLACheckpoint.configFile] = Array(try encoder.encode(run.policy.config))
-    files[VLACheckpoint.tokenizerFile] = Array(run.policy.tokenizer.modelBytes)
+    var files = try VLACheckpoint.files(run.policy)
     let optimizer = try run.trainer.optimizer.exportState()
     let steps = String(decoding: try JSONEncoder().encode(optimizer.steps), as: UTF8.self)
     files[optimizerFile] = try SafeTensorsWriter.encode(optimizer.tensors, metadata: ["steps": steps])
@@ -42,6 +36,8 @@ enum RLCheckpoint {
     let state = RunState(
       iteration: run.iteration, environmentSteps: run.environmentSteps, windowsCollected: run.collector.windowsCollected,
       trainerUpdates: run.trainer.updates, weightVersion: run.weightSync.version)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     files[stateFile] = Array(try encoder.encode(state))
     if let text = run.configText {
       let changes = run.liveChanges.map { "#   \($0.key) = \($0.value)\n" }.joined()

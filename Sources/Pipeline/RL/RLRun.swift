@@ -220,9 +220,9 @@ public final class RLRun {
   /// Closed-loop evaluation on an env section's tasks and split (one episode per env), sampling
   /// at `temperature_eval` (greedy at 0). With `video`, a GIF of the first episodes is saved there.
   public func evaluate(_ e: EnvConfig, video: String? = nil) throws -> ClosedLoopEvaluation.Result {
+    let s = config.algorithm.sampling
+    let sampling = s.temperatureEval == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: s.temperatureEval, topK: s.topK)
     if e.simulatorType != "embedded" {
-      let s = config.algorithm.sampling
-      let sampling = s.temperatureEval == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: s.temperatureEval, topK: s.topK)
       // Every task (a LIBERO suite name: each of its tasks) with total_num_envs / tasks episodes,
       // reset states 0, 1, ... (LIBERO: its fixed init states; ManiSkill: fixed seeds).
       let tasks = e.simulatorType == "libero" ? LiberoSuites.expand(e.tasks) : e.tasks
@@ -235,8 +235,6 @@ public final class RLRun {
     }
     guard let split = Split(rawValue: e.split) else { throw ConfigError("env.eval.split", "unknown split \(e.split)") }
     let tasks = e.tasks.isEmpty ? split.defaultTasks.map(\.name) : e.tasks
-    let s = config.algorithm.sampling
-    let sampling = s.temperatureEval == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: s.temperatureEval, topK: s.topK)
     return try ClosedLoopEvaluation.run(
       policy: policy, tasks: tasks, episodesPerTask: max(1, e.totalNumEnvs / tasks.count), split: split,
       seed: UInt64(e.seed) &+ 1000, threads: e.numThreads, sampling: sampling, wristCamera: e.useWristImage, maxEpisodeSteps: e.maxEpisodeSteps,

@@ -21,22 +21,31 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
   public let instructions: [String]
   /// What the worker reported about itself (python and package versions, backend details).
   public let versions: [String: String]
-  public var rgb: UnsafeMutableBufferPointer<UInt8> { bytes("rgb.\(slot)") }
-  public var wristRGB: UnsafeMutableBufferPointer<UInt8>? { spec.wristCamera ? bytes("wrist_rgb.\(slot)") : nil }
-  public var state: UnsafeMutableBufferPointer<Float> { floats("state.\(slot)") }
+  public var rgb: UnsafeMutableBufferPointer<UInt8> { slots[slot].rgb }
+  public var wristRGB: UnsafeMutableBufferPointer<UInt8>? { slots[slot].wristRGB }
+  public var state: UnsafeMutableBufferPointer<Float> { slots[slot].state }
   /// The observation slot the last reset or step wrote.
   public private(set) var slot = 0
-  public var finalRGB: UnsafeMutableBufferPointer<UInt8> { bytes("final_rgb") }
-  public var finalWristRGB: UnsafeMutableBufferPointer<UInt8>? { spec.wristCamera ? bytes("final_wrist_rgb") : nil }
-  public var finalState: UnsafeMutableBufferPointer<Float> { floats("final_state") }
-  public var finalValid: UnsafeMutableBufferPointer<Bool> {
-    UnsafeMutableBufferPointer(start: (memory.base + layout["final_valid"]!.offset).assumingMemoryBound(to: Bool.self), count: numEnvs)
-  }
+  public let finalRGB: UnsafeMutableBufferPointer<UInt8>
+  public let finalWristRGB: UnsafeMutableBufferPointer<UInt8>?
+  public let finalState: UnsafeMutableBufferPointer<Float>
+  public let finalValid: UnsafeMutableBufferPointer<Bool>
   /// Each failure's report (with the worker's output), oldest first.
   public private(set) var failures: [String] = []
   private var worker: WorkerProcess
   private let memory: SharedMemory
   private let layout: [String: (offset: Int, count: Int)]
+  /// The arrays of the shared-memory file, resolved once from `layout`.
+  private let slots: [ObservationSlot]
+  private let actionSlot: UnsafeMutableBufferPointer<Float>  // [N, K, 7]
+  private let rewards: UnsafeMutableBufferPointer<Float>     // [N, K]
+  private let terminated, truncated, success: UnsafeMutableBufferPointer<Bool>  // [N, K]
+
+  private struct ObservationSlot {
+    let rgb: UnsafeMutableBufferPointer<UInt8>
+    let wristRGB: UnsafeMutableBufferPointer<UInt8>?
+    let state: UnsafeMutableBufferPointer<Float>
+  }
   private var episodes: [EpisodeSummary] = []
   private var lastStateIDs: [Int]
   static let protocolVersion = 1
@@ -56,8 +65,27 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
     instructions = hello.instructions
     versions = hello.versions
     let plan = Self.planLayout(spec, stateSize: hello.stateSize)
-    layout = plan.arrays
-    memory = try SharedMemory(size: plan.size)
+    let (layout, memory) = (plan.arrays, try SharedMemory(size: plan.size))
+    func array<T>(_ name: String, _: T.Type) -> UnsafeMutableBufferPointer<T> {
+      let place = layout[name]!
+      return UnsafeMutableBufferPointer(start: (memory.base + place.offset).assumingMemoryBound(to: T.self), count: place.count)
+    }
+    let wrist = spec.wristCamera
+    slots = (0..<spec.observationSlots).map { s in
+      ObservationSlot(
+        rgb: array("rgb.\(s)", UInt8.self), wristRGB: wrist ? array("wrist_rgb.\(s)", UInt8.self) : nil, state: array("state.\(s)", Float.self))
+    }
+    finalRGB = array("final_rgb", UInt8.self)
+    finalWristRGB = wrist ? array("final_wrist_rgb", UInt8.self) : nil
+    finalState = array("final_state", Float.self)
+    finalValid = array("final_valid", Bool.self)
+    actionSlot = array("actions", Float.self)
+    rewards = array("rewards", Float.self)
+    terminated = array("terminated", Bool.self)
+    truncated = array("truncated", Bool.self)
+    success = array("success", Bool.self)
+    self.layout = layout
+    self.memory = memory
     try map(worker)
     try reset(stateIDs: lastStateIDs)
   }
@@ -83,17 +111,16 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
     if let bad = actions.firstIndex(where: { !($0.isFinite && abs($0) <= 1.000001) }) {
       throw SimError.badActions("action \(bad) is \(actions[bad]): actions must be finite and in [-1, 1]")
     }
-    floats("actions").baseAddress!.update(from: actions.baseAddress!, count: expected)
+    actionSlot.baseAddress!.update(from: actions.baseAddress!, count: expected)
     do {
       let next = (slot + 1) % spec.observationSlots
       let reply = try worker.request(["cmd": "step", "chunk": chunk, "slot": next], timeout: spec.requestTimeout)
       slot = next
       episodes += Self.episodes(in: reply)
       let count = numEnvs * chunk
-      let flags = { (name: String) in Array(self.bytes(name).prefix(count)).map { $0 != 0 } }
       return ChunkResult(
-        rewards: Array(floats("rewards").prefix(count)), terminated: flags("terminated"), truncated: flags("truncated"),
-        success: flags("success"))
+        rewards: Array(rewards.prefix(count)), terminated: Array(terminated.prefix(count)), truncated: Array(truncated.prefix(count)),
+        success: Array(success.prefix(count)))
     } catch let error as SimError {
       try restart(after: error)
       let count = numEnvs * chunk
@@ -172,16 +199,6 @@ public final class WorkerEnvironment: BatchedEnvironment, @unchecked Sendable {
       arrays[name] = ["offset": place.offset, "shape": shape.0, "dtype": shape.1]
     }
     _ = try worker.request(["cmd": "map", "path": memory.path, "size": memory.size, "arrays": arrays], timeout: spec.requestTimeout)
-  }
-
-  private func bytes(_ name: String) -> UnsafeMutableBufferPointer<UInt8> {
-    let place = layout[name]!
-    return UnsafeMutableBufferPointer(start: (memory.base + place.offset).assumingMemoryBound(to: UInt8.self), count: place.count)
-  }
-
-  private func floats(_ name: String) -> UnsafeMutableBufferPointer<Float> {
-    let place = layout[name]!
-    return UnsafeMutableBufferPointer(start: (memory.base + place.offset).assumingMemoryBound(to: Float.self), count: place.count)
   }
 
   // MARK: recovery
