@@ -38,8 +38,18 @@ public final class ScriptedExpert {
     return out
   }
 
+  /// The action of the phase the state is in. A phase that finds itself complete hands over and
+  /// the next phase acts in the same step: an expert that spent a step commanding "stay" on the
+  /// way would label two indistinguishable observations (before and after that step) with
+  /// different actions, and a cloned policy that picks the likelier "stay" never moves on.
   private func action(_ e: EnvInstance, _ mem: inout Memory) -> [Float] {
-    e.task.family == .push ? pushAction(e, &mem) : pickPlaceAction(e, &mem)
+    var action: [Float] = []
+    for _ in 0..<4 {  // a step completes at most a few phases (hand-overs never cycle back quickly)
+      let phase = mem.phase
+      action = e.task.family == .push ? pushAction(e, &mem) : pickPlaceAction(e, &mem)
+      if mem.phase == phase { break }
+    }
+    return action
   }
 
   private func pickPlaceAction(_ e: EnvInstance, _ mem: inout Memory) -> [Float] {
@@ -61,7 +71,9 @@ public final class ScriptedExpert {
       target = SIMD3(object.x, object.y, object.z + Self.graspOffset)
       close = true
       mem.timer += 1
-      if mem.timer >= 6 { mem.phase = .lift }
+      // Lift once the jaw holds it (the observation shows the closed jaw), not after a fixed
+      // wait: waiting steps would look the same as the step that lifts.
+      if (mem.timer >= 2 && e.isGrasped()) || mem.timer >= 6 { mem.phase = .lift }
     case .lift:
       target = SIMD3(e.handPosition.x, e.handPosition.y, Self.carryHeight)
       close = true
@@ -83,7 +95,7 @@ public final class ScriptedExpert {
       if reached(e, target, 0.005) { mem.phase = .release; mem.timer = 0 }
     case .release:
       mem.timer += 1
-      if mem.timer >= 5 { mem.phase = .retreat }
+      if (mem.timer >= 2 && e.jawClosure < 0.1) || mem.timer >= 5 { mem.phase = .retreat }
     case .retreat:
       target = SIMD3(e.handPosition.x, e.handPosition.y, Self.carryHeight)
     case .pushApproach, .pushLower, .push:

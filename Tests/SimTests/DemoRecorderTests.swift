@@ -1,0 +1,22 @@
+import Testing
+
+@testable import Sim
+
+@Suite struct DemoRecorderTests {
+  /// Every expert label is observable: two consecutive steps that look the same (identical
+  /// state) carry the same label. An expert that spends a step commanding "stay" before moving on
+  /// breaks this, and a cloned policy then stays forever.
+  @Test(arguments: ["pick-red-cube", "pick-blue-cylinder", "place-red-cube-blue-plate", "stack-red-cube-blue-cube"])
+  func expertLabelsAreObservable(task: String) throws {
+    let data = try DemoRecorder.record(tasks: [task], episodesPerTask: 6, threads: 2)
+    #expect(data.episodes >= 5, "the expert solves the task")
+    let s = TabletopEnv.stateSize, a = TabletopEnv.actionSize
+    var conflicts: [String] = []
+    for t in 0..<(data.steps - 1) where data.episodeIndex[t] == data.episodeIndex[t + 1] {
+      let sameState = (0..<s).allSatisfy { abs(data.state[t * s + $0] - data.state[(t + 1) * s + $0]) < 1e-6 }
+      let sameLabel = (0..<a).allSatisfy { abs(data.action[t * a + $0] - data.action[(t + 1) * a + $0]) < 1e-3 }
+      if sameState && !sameLabel { conflicts.append("episode \(data.episodeIndex[t]) step \(data.stepIndex[t])") }
+    }
+    #expect(conflicts.isEmpty, "identical observations with different labels at \(conflicts)")
+  }
+}
