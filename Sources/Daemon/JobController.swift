@@ -327,7 +327,7 @@ final class JobController: @unchecked Sendable {
       logger.info("evaluation table: \(table).md")
       let metrics = result.metrics(prefix: "eval/\(split)")
       condition.withLock { lastEval = ["eval/success_once": result.successRate] }
-      logger.info(Logger.Message(stringLiteral: String(format: "eval %@: success %.1f%% over %d episodes", split, 100 * result.successRate, result.perTask.values.reduce(0) { $0 + $1.episodes })))
+      logger.info(Logger.Message(stringLiteral: String(format: "eval %@: success %.1f%% over %d episodes", split, 100 * result.successRate, result.episodes)))
       onMetrics(run.iteration, metrics)
     case .set(let key, let value):
       try run.set(key, to: value)

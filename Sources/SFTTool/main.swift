@@ -124,7 +124,7 @@ struct Train: ParsableCommand {
     try VLACheckpoint.save(policy, to: out + "/checkpoint")
 
     let after = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist)
-    print(String(format: "\nsuccess after SFT: %.1f%% (before: %.1f%%), %d episodes, %.0f s in all", 100 * after.successRate, 100 * before.successRate, after.perTask.values.reduce(0) { $0 + $1.episodes }, elapsed()))
+    print(String(format: "\nsuccess after SFT: %.1f%% (before: %.1f%%), %d episodes, %.0f s in all", 100 * after.successRate, 100 * before.successRate, after.episodes, elapsed()))
     printPerTask(after, taskNames)
     print("checkpoint: \(out)/checkpoint")
   }

@@ -20,9 +20,15 @@ public enum ClosedLoopEvaluation {
   public struct Result: Sendable {
     public let perTask: [String: TaskOutcome]
     public init(perTask: [String: TaskOutcome]) { self.perTask = perTask }
-    public var successRate: Double {
-      let total = perTask.values.reduce(0) { $0 + $1.episodes }
-      return total == 0 ? 0 : Double(perTask.values.reduce(0) { $0 + $1.successes }) / Double(total)
+    /// Episodes over all tasks.
+    public var episodes: Int { perTask.values.reduce(0) { $0 + $1.episodes } }
+    /// success_once over all tasks.
+    public var successRate: Double { rate(of: \.successes) }
+    /// success_at_end over all tasks.
+    public var successAtEndRate: Double { rate(of: \.successesAtEnd) }
+
+    private func rate(of count: KeyPath<TaskOutcome, Int>) -> Double {
+      episodes == 0 ? 0 : Double(perTask.values.reduce(0) { $0 + $1[keyPath: count] }) / Double(episodes)
     }
   }
 

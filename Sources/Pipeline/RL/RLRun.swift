@@ -225,7 +225,7 @@ public final class RLRun {
     if e.simulatorType != "embedded" {
       // Every task (a LIBERO suite name: each of its tasks) with total_num_envs / tasks episodes,
       // reset states 0, 1, ... (LIBERO: its fixed init states; ManiSkill: fixed seeds).
-      let tasks = e.simulatorType == "libero" ? LiberoSuites.expand(e.tasks) : e.tasks
+      let tasks = e.workerTasks
       let specs = tasks.map { task -> WorkerSpec in
         var spec = RolloutCollector.workerSpec(e, task: task, numEnvs: max(1, e.totalNumEnvs / tasks.count), policy: policy)
         spec.seed = UInt64(e.seed) &+ 1000
@@ -282,8 +282,7 @@ struct Clock {
 extension ClosedLoopEvaluation.Result {
   /// eval/success_once (and success_at_end) overall, success_once per task.
   public func metrics(prefix: String) -> [String: Double] {
-    let episodes = Double(max(perTask.values.reduce(0) { $0 + $1.episodes }, 1))
-    var out = ["\(prefix)/success_once": successRate, "\(prefix)/success_at_end": Double(perTask.values.reduce(0) { $0 + $1.successesAtEnd }) / episodes]
+    var out = ["\(prefix)/success_once": successRate, "\(prefix)/success_at_end": successAtEndRate]
     for (task, r) in perTask { out["\(prefix)/success_once/\(task)"] = Double(r.successes) / Double(max(r.episodes, 1)) }
     return out
   }

@@ -44,7 +44,7 @@ public final class RolloutCollector {
         }
         env = try TabletopEnv(config: c)
       } else {
-        let tasks = e.simulatorType == "libero" ? LiberoSuites.expand(e.tasks) : e.tasks
+        let tasks = e.workerTasks
         env = try WorkerEnvironment(spec: Self.workerSpec(e, task: tasks[s % tasks.count], numEnvs: size, policy: policy))
       }
       if policy.config.proprioDim > 0 && env.stateSize != policy.config.proprioDim {
@@ -223,4 +223,9 @@ final class CollectionWindow: RolloutStageWork {
       state: proprio ? final.state.indexSelect(dim: 0, index: rows) : nil)
     try buffer.recordFinalValues(step: step, envs: reset.map { part.rows.lowerBound + $0 }, values: values)
   }
+}
+
+extension EnvConfig {
+  /// The tasks a worker benchmark runs: env.*.tasks, LIBERO suite names expanded to their tasks.
+  var workerTasks: [String] { simulatorType == "libero" ? LiberoSuites.expand(tasks) : tasks }
 }

@@ -14,7 +14,9 @@ final class WorkerProcess {
   private let output = OutputTail()
   private let directory: String
   private var fd: Int32 = -1
+  /// Received bytes not yet returned as a line, and the buffer each `recv` fills (reused).
   private var buffer: [UInt8] = []
+  private var received = [UInt8](repeating: 0, count: 65536)
   let label: String
 
   init(spec: WorkerSpec) throws {
@@ -109,9 +111,8 @@ final class WorkerProcess {
       var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
       let ready = poll(&p, 1, Int32(min(left, 0.2) * 1000))
       if ready > 0 {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = recv(fd, &chunk, chunk.count, 0)
-        if n > 0 { buffer += chunk[..<n]; continue }
+        let n = received.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n > 0 { buffer += received[..<n]; continue }
         if n < 0 && errno == EINTR { continue }
         throw failure("closed its control channel while we waited for \(command)")
       }
