@@ -125,7 +125,9 @@ import Glibc
       var line: Data
       switch round % 4 {
       case 0: line = Data(samples[Int.random(in: 0..<samples.count, using: &rng)].utf8)
-      case 1: line = Data((0..<Int.random(in: 1...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }.filter { $0 != 10 })
+      case 1:
+        // Random bytes after a non-blank one: a blank line is skipped by the daemon, unanswered.
+        line = Data([UInt8(ascii: "#")] + (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }.filter { $0 != 10 })
       case 2: line = Data(#"{"v":1,"id":7,"cmd":"status"}"#.utf8)
       default: line = Data(repeating: UInt8(ascii: "a"), count: round % 40 == 3 ? 100_000 : 10)
       }
