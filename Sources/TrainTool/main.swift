@@ -16,6 +16,7 @@ struct RlinfTrain: ParsableCommand {
   @Option(help: "Override actor.model.model_path (e.g. an SFT checkpoint).") var modelPath: String?
   @Option(help: "Override runner.logger.experiment_name.") var name: String?
   @Option(help: "Override runner.logger.log_path.") var logPath: String?
+  @Option(help: "Override env.train.tasks and env.eval.tasks (comma-separated task names).") var tasks: String?
   @Flag(help: "Evaluate the starting policy on env.eval before training.") var evalFirst = false
 
   func run() throws {
@@ -25,6 +26,11 @@ struct RlinfTrain: ParsableCommand {
     if let modelPath { training.actor.model.modelPath = modelPath }
     if let name { training.runner.experimentName = name }
     if let logPath { training.runner.logPath = logPath }
+    if let tasks {
+      let names = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+      training.env.train.tasks = names
+      training.env.eval.tasks = names
+    }
     try training.validate()
     let job = try RLRun(config: training, configText: try? String(contentsOfFile: config, encoding: .utf8))
     let a = training.algorithm
