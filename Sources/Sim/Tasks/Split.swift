@@ -1,10 +1,9 @@
 /// Evaluation splits, after RLinf-VLA's out-of-distribution study.
 public enum Split: String, Sendable, CaseIterable {
-  /// Training conditions: seen colours, one of four seen table colours, mild lighting changes,
-  /// two distractors, the training pose region.
+  /// Training conditions: seen colours, two distractors, the training pose region.
   case inDistribution = "train"
-  /// Unseen distractor colours and table colours ("textures as colours"), wide lighting changes,
-  /// and four distractors instead of two.
+  /// Unseen distractor colours, table colours ("textures as colours"), lighting, and four
+  /// distractors instead of two.
   case vision
   /// Instructions naming object/colour combinations never trained on (TaskCatalog.semanticTasks).
   case semantic
