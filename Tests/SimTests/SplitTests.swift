@@ -5,19 +5,14 @@ import Testing
 @Suite struct SplitTests {
   static let tasks = ["place-red-cube-blue-plate", "stack-red-cube-blue-cube", "pick-green-cube", "bowl-red-cube-yellow-bowl"]
 
-  @Test func inDistributionUsesSeenColoursTablesAndTwoDistractors() throws {
+  @Test func inDistributionUsesSeenColoursAndTwoDistractors() throws {
     let env = try makeEnv(Self.tasks, numEnvs: 16)
     let seen = Set(Palette.seen.map(\.rgb))
     for instance in env.instances {
       #expect(instance.variation.activeDistractors == 2)
       #expect(instance.variation.slotColors.allSatisfy { seen.contains($0) })
-      #expect(Palette.tablesSeen.contains(instance.variation.tableColor))
-      // Mild lighting changes only: the key light stays over the table's front left.
-      #expect((-0.5...(-0.15)).contains(instance.variation.lightDirection.x))
-      #expect((0.3...0.45).contains(instance.variation.ambient))
+      #expect(instance.variation.tableColor == Palette.table)
     }
-    #expect(Set(env.instances.map(\.variation.tableColor)).count > 1, "tables vary between episodes")
-    #expect(Set(Palette.tablesSeen).isDisjoint(with: Palette.tablesUnseen))
   }
 
   @Test func visionVariesColoursTablesLightAndDistractors() throws {

@@ -42,7 +42,7 @@ final class EnvInstance: @unchecked Sendable {
     }
     self.data = data
     variation = EpisodeVariation(
-      slotColors: [], fixtureColor: .zero, tableColor: Palette.tablesSeen[0], activeDistractors: 0,
+      slotColors: [], fixtureColor: .zero, tableColor: Palette.table, activeDistractors: 0,
       lightDirection: SIMD3(0, 0, 1), lightColor: SIMD3(1, 1, 1), ambient: 0.4, cameraJitter: .zero,
       moveTargetAtStep: nil)
   }
@@ -126,31 +126,25 @@ final class EnvInstance: @unchecked Sendable {
       case .distractor: slotColors.append(distractorPalette.randomElement(using: &rng)!.rgb)
       }
     }
-    // Training conditions vary the table among seen colours and the lighting mildly, so a policy
-    // can learn that neither matters; the vision split goes beyond both ranges.
-    let lighting = sampleLighting(&rng, wide: vision)
-    let table = (vision ? Palette.tablesUnseen : Palette.tablesSeen).randomElement(using: &rng)!
+    var light = SIMD3<Float>(-0.35, -0.45, 1.0)
+    var lightColor = SIMD3<Float>(1, 1, 1)
+    var ambient: Float = 0.4
+    var table = Palette.table
+    if vision {
+      light = SIMD3(Float(rng.uniform(-0.9...0.9)), Float(rng.uniform(-0.9...0.3)), 1.0)
+      let intensity = Float(rng.uniform(0.7...1.2))
+      lightColor = SIMD3(intensity, intensity * Float(rng.uniform(0.85...1.0)), intensity * Float(rng.uniform(0.8...1.0)))
+      ambient = Float(rng.uniform(0.25...0.55))
+      table = Palette.tablesUnseen.randomElement(using: &rng)!
+    }
     let jitter = split == .execution || vision
       ? SIMD3<Float>(Float(rng.uniform(-0.03...0.03)), Float(rng.uniform(-0.03...0.03)), Float(rng.uniform(-0.03...0.03)))
       : .zero
     return EpisodeVariation(
       slotColors: slotColors, fixtureColor: task.referenceColor?.rgb ?? .zero, tableColor: table,
       activeDistractors: vision ? SceneBuilder.distractorSlots : 2,
-      lightDirection: lighting.direction, lightColor: lighting.color, ambient: lighting.ambient, cameraJitter: jitter,
+      lightDirection: light / simdLength(light), lightColor: lightColor, ambient: ambient, cameraJitter: jitter,
       moveTargetAtStep: split == .execution ? Int(rng.uniform(8...20)) : nil)
-  }
-
-  /// The key light: near the default overhead-left light in training conditions, anywhere over
-  /// the table with stronger intensity, tint and ambient changes in the vision split.
-  private func sampleLighting(_ rng: inout SplitMix, wide: Bool) -> (direction: SIMD3<Float>, color: SIMD3<Float>, ambient: Float) {
-    let x = Float(wide ? rng.uniform(-0.9...0.9) : rng.uniform(-0.5...(-0.2)))
-    let y = Float(wide ? rng.uniform(-0.9...0.3) : rng.uniform(-0.6...(-0.3)))
-    let intensity = Float(wide ? rng.uniform(0.7...1.2) : rng.uniform(0.9...1.05))
-    let minTint = wide ? 0.8 : 0.95
-    let color = SIMD3(intensity, intensity * Float(rng.uniform(minTint...1.0)), intensity * Float(rng.uniform(minTint...1.0)))
-    let ambient = Float(wide ? rng.uniform(0.25...0.55) : rng.uniform(0.35...0.45))
-    let direction = SIMD3<Float>(x, y, 1)
-    return (direction / simdLength(direction), color, ambient)
   }
 
   private func park(slot: Int, index: Int) {

@@ -30,10 +30,9 @@ public enum Palette {
 
   public static func named(_ name: String) -> NamedColor? { all.first { $0.name == name } }
 
+  static let table = SIMD3<Float>(0.62, 0.50, 0.38)
   static let floor = SIMD3<Float>(0.35, 0.35, 0.38)
   static let gripper = SIMD3<Float>(0.20, 0.20, 0.22)
-  /// Table colours of training conditions (wood, walnut, light grey, olive), one per episode.
-  static let tablesSeen: [SIMD3<Float>] = [[0.62, 0.50, 0.38], [0.42, 0.30, 0.22], [0.68, 0.68, 0.66], [0.55, 0.55, 0.40]]
-  /// Table colours of the vision split ("textures as colours"), none of them seen in training.
+  /// Table colours of the vision split ("textures as colours").
   static let tablesUnseen: [SIMD3<Float>] = [[0.80, 0.80, 0.78], [0.30, 0.42, 0.30], [0.40, 0.40, 0.55]]
 }
