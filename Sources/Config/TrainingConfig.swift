@@ -179,6 +179,9 @@ public struct ModelConfig: Sendable {
   public var numActionChunks = 4
   public var actionDim = 7
   public var useProprio = false
+  /// `white_balance`: grey-world white balance of the policy's images (Models' ViTConfig) in the
+  /// tiny configuration built here or by the SFT warm start; a checkpoint must agree.
+  public var whiteBalance = false
   public var addValueHead = true
   public var valueType = Granularity.chunkLevel
   public init() {}

@@ -89,6 +89,7 @@ extension TrainingConfig {
     actor.model.numActionChunks = try m.int("num_action_chunks", actor.model.modelType == .openvla ? 1 : actor.model.numActionChunks)
     actor.model.actionDim = try m.int("action_dim", actor.model.actionDim)
     actor.model.useProprio = try m.bool("use_proprio", actor.model.useProprio)
+    actor.model.whiteBalance = try m.bool("white_balance", actor.model.whiteBalance)
     actor.model.addValueHead = try m.bool("add_value_head", algorithm.lossType == .actorCritic)
     actor.model.valueType = try m.choice("value_type", actor.model.valueType)
     let o = try act.section("optim")

@@ -83,6 +83,7 @@ struct Train: ParsableCommand {
   @Option(help: "Seed.") var seed: UInt64 = 0
   @Flag(help: "Feed the proprioceptive state as a token after the image (OpenVLA-OFT's proprio projector).") var proprio = false
   @Flag(help: "The policy sees the wrist camera instead of the third-person view.") var wrist = false
+  @Flag(help: "Grey-world white balance of the policy's images (each channel divided by its image mean).") var whiteBalance = false
 
   func run() throws {
     csys_line_buffered_stdout()
@@ -105,9 +106,10 @@ struct Train: ParsableCommand {
 
     let tokenizer = try TinyTokenizer.load()
     let config = VLAConfig.tiny(
-      head: head, numActionChunks: chunks, textVocabulary: tokenizer.vocabularySize, proprioDim: proprio ? TabletopEnv.stateSize : 0)
+      head: head, numActionChunks: chunks, textVocabulary: tokenizer.vocabularySize, proprioDim: proprio ? TabletopEnv.stateSize : 0,
+      whiteBalance: whiteBalance)
     let policy = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: seed))
-    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), camera \(wrist ? "wrist" : "third-person"), \(policy.parameterCount) parameters")
+    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), camera \(wrist ? "wrist" : "third-person"), white balance \(whiteBalance ? "on" : "off"), \(policy.parameterCount) parameters")
 
     let before = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist)
     print(String(format: "success before SFT: %.1f%% (%.0f s so far)", 100 * before.successRate, elapsed()))

@@ -36,7 +36,7 @@ import TestSupport
       actor:
         global_batch_size: 16
         micro_batch_size: 8
-        model: {model_type: openvla_oft, num_action_chunks: 4}
+        model: {model_type: openvla_oft, num_action_chunks: 4, white_balance: true}
         optim: {lr: 2.0e-5}
       """)
     #expect(config.runner.maxEpochs == 7)
@@ -51,6 +51,7 @@ import TestSupport
     #expect(config.env.train.tasks == ["pick-red-cube", "pick-green-cube"])
     #expect(config.env.train.maxEpisodeSteps == nil)
     #expect(config.actor.optim.lr == 2e-5)
+    #expect(config.actor.model.whiteBalance)
   }
 
   @Test func unknownKeysAndWrongTypesNameTheKey() {

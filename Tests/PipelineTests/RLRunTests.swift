@@ -128,6 +128,11 @@ import Torch
       try RLRun(config: config)
     }
     config.actor.model.useProprio = true
+    config.actor.model.whiteBalance = true
+    #expect(throws: ConfigError("actor.model.white_balance", "is true but the checkpoint at \(dir)/base does not white-balance its images")) {
+      try RLRun(config: config)
+    }
+    config.actor.model.whiteBalance = false
     config.actor.model.numActionChunks = 1
     config.env.train.maxStepsPerRolloutEpoch = 8
     #expect(throws: ConfigError.self) { try RLRun(config: config) }

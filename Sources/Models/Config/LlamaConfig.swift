@@ -67,12 +67,18 @@ public struct ViTConfig: Codable, Sendable, Equatable {
   /// Per-channel normalisation of [0, 1] pixels (ImageNet for DINOv2, 0.5 for SigLIP).
   public var imageMean: [Double]
   public var imageStd: [Double]
+  /// Grey-world white balance before that normalisation: each channel divided by its mean over
+  /// the image, so every image averages mid-grey. A table's colour or the light's intensity and
+  /// tint then no longer shift the input, which a small encoder trained from scratch on one scene
+  /// cannot learn to ignore (a pretrained one has seen enough scenes). Not part of OpenVLA; nil
+  /// (off) in its checkpoints.
+  public var whiteBalance: Bool?
 
   enum CodingKeys: String, CodingKey {
     case imageSize = "image_size", patchSize = "patch_size", embedDim = "embed_dim", depth, numHeads = "num_heads"
     case mlpRatio = "mlp_ratio", classToken = "class_token", registerTokens = "reg_tokens"
     case noEmbedClass = "no_embed_class", layerScale = "layer_scale", geluTanh = "gelu_tanh"
-    case imageMean = "image_mean", imageStd = "image_std"
+    case imageMean = "image_mean", imageStd = "image_std", whiteBalance = "white_balance"
   }
 
   public var patches: Int { (imageSize / patchSize) * (imageSize / patchSize) }

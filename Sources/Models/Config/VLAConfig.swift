@@ -81,12 +81,14 @@ public struct VLAConfig: Codable, Sendable, Equatable {
 
   /// The tiny configuration that trains on a CPU in minutes: 64x64 images, one small ViT, a
   /// 4-layer Llama; `textVocabulary` is the tokenizer's size (action tokens come after it).
-  public static func tiny(head: ActionHead, numActionChunks: Int = 1, textVocabulary: Int, proprioDim: Int = 0) -> VLAConfig {
+  public static func tiny(
+    head: ActionHead, numActionChunks: Int = 1, textVocabulary: Int, proprioDim: Int = 0, whiteBalance: Bool = false
+  ) -> VLAConfig {
     VLAConfig(
       vision: [ViTConfig(
         imageSize: 64, patchSize: 8, embedDim: 96, depth: 4, numHeads: 4, mlpRatio: 2, classToken: true,
         registerTokens: 0, noEmbedClass: false, layerScale: false, geluTanh: false,
-        imageMean: [0.5, 0.5, 0.5], imageStd: [0.25, 0.25, 0.25])],
+        imageMean: [0.5, 0.5, 0.5], imageStd: [0.25, 0.25, 0.25], whiteBalance: whiteBalance ? true : nil)],
       llm: LlamaConfig(
         vocabSize: textVocabulary + ActionTokenizer.bins, hiddenSize: 128, intermediateSize: 256, numHiddenLayers: 4,
         numAttentionHeads: 4, numKeyValueHeads: 2, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512),

@@ -153,7 +153,10 @@ public final class VisionTransformer: Module {
 
   /// uint8 images [B, H, W, 3] -> normalised float [B, 3, H, W] for this encoder.
   public func normalize(_ images: Tensor) throws -> Tensor {
-    let x = try images.to(dtype: .float32).permute([0, 3, 1, 2]) / 255.0  // [B, 3, H, W]
+    var x = try images.to(dtype: .float32).permute([0, 3, 1, 2]) / 255.0  // [B, 3, H, W]
+    if config.whiteBalance == true {
+      x = try x / (x.mean(dims: [2, 3], keepDims: true) * 2.0 + 1e-3)  // each channel averages 0.5
+    }
     let mean = try Tensor(config.imageMean.map(Float.init), shape: [1, 3, 1, 1])
     let std = try Tensor(config.imageStd.map(Float.init), shape: [1, 3, 1, 1])
     return try (x - mean) / std

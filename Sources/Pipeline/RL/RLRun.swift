@@ -110,11 +110,16 @@ public final class RLRun {
       guard (policy.config.proprioDim > 0) == m.useProprio else {
         throw ConfigError("actor.model.use_proprio", "is \(m.useProprio) but the checkpoint at \(path) \(policy.config.proprioDim > 0 ? "reads" : "does not read") the state")
       }
+      let balanced = policy.config.vision.allSatisfy { $0.whiteBalance == true }
+      guard balanced == m.whiteBalance else {
+        throw ConfigError("actor.model.white_balance", "is \(m.whiteBalance) but the checkpoint at \(path) \(balanced ? "white-balances" : "does not white-balance") its images")
+      }
     } else {
       let tokenizer = try TinyTokenizer.load()
       var vla = VLAConfig.tiny(
         head: m.modelType == .openvlaOFT ? .oft : .openvla, numActionChunks: m.numActionChunks,
-        textVocabulary: tokenizer.vocabularySize, proprioDim: m.useProprio ? TabletopEnv.stateSize : 0)
+        textVocabulary: tokenizer.vocabularySize, proprioDim: m.useProprio ? TabletopEnv.stateSize : 0,
+        whiteBalance: m.whiteBalance)
       vla.valueOutputs = 0  // attached below when the algorithm trains a critic
       policy = try VLAPolicy(config: vla, tokenizer: tokenizer, generator: Generator(seed: UInt64(config.actor.seed)))
     }

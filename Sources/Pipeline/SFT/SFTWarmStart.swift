@@ -35,7 +35,8 @@ public enum SFTWarmStart {
     let tokenizer = try TinyTokenizer.load()
     let vla = VLAConfig.tiny(
       head: m.modelType == .openvlaOFT ? .oft : .openvla, numActionChunks: m.numActionChunks,
-      textVocabulary: tokenizer.vocabularySize, proprioDim: m.useProprio ? TabletopEnv.stateSize : 0)
+      textVocabulary: tokenizer.vocabularySize, proprioDim: m.useProprio ? TabletopEnv.stateSize : 0,
+      whiteBalance: m.whiteBalance)
     let policy = try VLAPolicy(config: vla, tokenizer: tokenizer, generator: Generator(seed: UInt64(config.actor.seed)))
     var run = SFTRun()
     run.steps = s.steps
