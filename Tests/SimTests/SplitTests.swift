@@ -31,7 +31,7 @@ import Testing
     for task in TaskCatalog.semanticTasks {
       #expect(!train.contains("\(task.family)-\(task.targetColor.name)-\(task.targetShape)-\(task.referenceColor?.name ?? "")"), "\(task.name)")
     }
-    let env = try makeEnv([], numEnvs: 8, split: .semantic)
+    let env = try makeEnv([], numEnvs: TaskCatalog.semanticTasks.count, split: .semantic)
     #expect(env.tasks.map(\.name) == TaskCatalog.semanticTasks.map(\.name))
   }
 

@@ -1,7 +1,9 @@
 /// The named tasks of the embedded suite, like ManiSkill's task list or a LIBERO suite.
 ///
-/// `trainTasks` (30, six families) use seen colours and combinations. `semanticTasks` (8) name
-/// object/colour combinations that never occur in training, for the semantic split.
+/// `trainTasks` (30, six families) use seen colours and combinations. `semanticTasks` (11) name
+/// object/colour combinations that never occur in training, for the semantic split. The first
+/// three recombine the words of the three pick tasks the headline trains on (red cube, green
+/// cube, blue cylinder); the rest name a colour or a shape those picks never name.
 public enum TaskCatalog {
   static func task(
     _ family: TaskFamily, _ shape: Shape, _ color: NamedColor, _ kind: ReferenceKind? = nil,
@@ -50,6 +52,7 @@ public enum TaskCatalog {
   public static let semanticTasks: [TaskSpec] = {
     typealias P = Palette
     return [
+      task(.pick, .cylinder, P.red), task(.pick, .cylinder, P.green), task(.pick, .cube, P.blue),
       task(.pick, .cube, P.orange), task(.pick, .sphere, P.red),
       task(.place, .cylinder, P.red, .plate, nil, P.yellow), task(.push, .cube, P.yellow, .marker, nil, P.purple),
       task(.stack, .cube, P.purple, .object, .cube, P.orange),
