@@ -8,8 +8,8 @@ import TestSupport
 import Torch
 
 @Suite struct SFTTests {
-  /// The shipped tiny tokenizer is what training on the suite's instructions produces, and it
-  /// covers every instruction without unknown pieces.
+  /// The shipped tiny tokenizer is what training on its frozen corpus of instructions produces,
+  /// and it covers every instruction of the suite, newer tasks too, without unknown pieces.
   @Test func shippedTokenizerIsReproducible() throws {
     let shipped = try SentencePieceTokenizer(path: repositoryRoot + "/" + TinyTokenizer.shippedPath)
     let trained = try TinyTokenizer.train()
