@@ -116,10 +116,7 @@ public final class RLRun {
       }
     } else {
       let tokenizer = try TinyTokenizer.load()
-      var vla = VLAConfig.tiny(
-        head: m.modelType == .openvlaOFT ? .oft : .openvla, numActionChunks: m.numActionChunks,
-        textVocabulary: tokenizer.vocabularySize, proprioDim: m.useProprio ? TabletopEnv.stateSize : 0,
-        whiteBalance: m.whiteBalance)
+      var vla = m.tinyVLAConfig(textVocabulary: tokenizer.vocabularySize)
       vla.valueOutputs = 0  // attached below when the algorithm trains a critic
       policy = try VLAPolicy(config: vla, tokenizer: tokenizer, generator: Generator(seed: UInt64(config.actor.seed)))
     }

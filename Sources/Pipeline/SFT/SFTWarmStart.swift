@@ -33,10 +33,7 @@ public enum SFTWarmStart {
     try dataset.write(to: demos)
     let data = try DemoData(path: demos, camera: e.useWristImage ? "wrist_rgb" : "rgb")
     let tokenizer = try TinyTokenizer.load()
-    let vla = VLAConfig.tiny(
-      head: m.modelType == .openvlaOFT ? .oft : .openvla, numActionChunks: m.numActionChunks,
-      textVocabulary: tokenizer.vocabularySize, proprioDim: m.useProprio ? TabletopEnv.stateSize : 0,
-      whiteBalance: m.whiteBalance)
+    let vla = m.tinyVLAConfig(textVocabulary: tokenizer.vocabularySize)
     let policy = try VLAPolicy(config: vla, tokenizer: tokenizer, generator: Generator(seed: UInt64(config.actor.seed)))
     var run = SFTRun()
     run.steps = s.steps
