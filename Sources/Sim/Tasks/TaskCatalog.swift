@@ -3,7 +3,8 @@
 /// `trainTasks` (30, six families) use seen colours and combinations. `semanticTasks` (11) name
 /// object/colour combinations that never occur in training, for the semantic split. The first
 /// three recombine the words of the three pick tasks the headline trains on (red cube, green
-/// cube, blue cylinder); the rest name a colour or a shape those picks never name.
+/// cube, blue cylinder); of the rest, pick-orange-cube and pick-red-sphere name a colour or a
+/// shape those picks never name, and the others combine words of the 30 training tasks anew.
 public enum TaskCatalog {
   static func task(
     _ family: TaskFamily, _ shape: Shape, _ color: NamedColor, _ kind: ReferenceKind? = nil,
