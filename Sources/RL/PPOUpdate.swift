@@ -66,6 +66,14 @@ public struct PPOSamples {
   }
 
   public var count: Int { oldLogProbs.size(0) }
+
+  /// The same samples on `device` (where the policy recomputes its log-probs).
+  public func to(device: Device) throws -> PPOSamples {
+    func move(_ t: Tensor?) throws -> Tensor? { try t?.to(device: device) }
+    return PPOSamples(
+      oldLogProbs: try oldLogProbs.to(device: device), advantages: try advantages.to(device: device), mask: try mask.to(device: device),
+      returns: try move(returns), oldValues: try move(oldValues), entropyMask: try move(entropyMask), lengths: try move(lengths))
+  }
 }
 
 /// What the recomputation returns for a set of sample indices.
@@ -144,7 +152,7 @@ public enum PPOUpdate {
   static func microBatchLoss(
     _ samples: PPOSamples, rows: [Int], config: PPOUpdateConfig, recompute: ([Int]) throws -> Recomputed
   ) throws -> (Tensor, [String: Double]) {
-    let index = try Tensor(rows.map(Int64.init))
+    let index = try Tensor(rows.map(Int64.init)).to(device: samples.mask.device)
     func pick(_ t: Tensor) throws -> Tensor { try t.indexSelect(dim: 0, index: index) }
     let mask = try pick(samples.mask)
     let fresh = try recompute(rows)

@@ -99,7 +99,7 @@ public final class PolicyTrainer {
     let instructions = windows.flatMap { $0.instructions.flatMap { $0 } }
     let tokens = try joined { try flat(windows[$0].tokens) }  // [N, K, 7]
     let sampling = trainSampling
-    let result = try PPOUpdate.run(samples, config: update, optimizer: optimizer, shuffleSeed: UInt64(config.actor.seed) &+ UInt64(updates)) { rows in
+    let result = try PPOUpdate.run(samples.to(device: policy.device), config: update, optimizer: optimizer, shuffleSeed: UInt64(config.actor.seed) &+ UInt64(updates)) { rows in
       let index = try Tensor(rows.map(Int64.init))
       let out = try policy.evaluate(
         images: images.indexSelect(dim: 0, index: index), instructions: rows.map { instructions[$0] },

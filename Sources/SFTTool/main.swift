@@ -79,6 +79,7 @@ struct Train: ParsableCommand {
   @Flag(help: "Cosine learning-rate decay (after a 5% warm-up) instead of a constant rate.") var cosine = false
   @Option(help: "Evaluation episodes per task, before and after training.") var evalEpisodes = 10
   @Option(help: "Worker threads (libtorch intra-op and simulator).") var threads = 2
+  @Option(help: "Where the policy trains and runs: cpu or cuda:N (needs a CUDA libtorch).") var device = "cpu"
   @Option(help: "Checkpoint directory to write.") var out = "runs/sft"
   @Option(help: "Seed.") var seed: UInt64 = 0
   @Flag(help: "Feed the proprioceptive state as a token after the image (OpenVLA-OFT's proprio projector).") var proprio = false
@@ -89,6 +90,8 @@ struct Train: ParsableCommand {
     csys_line_buffered_stdout()
     TorchRuntime.configureThreads(threads)
     TorchRuntime.manualSeed(seed)
+    let placeOn = try Device(parsing: device)
+    try TorchRuntime.validate(placeOn)  // before minutes of recording
     let start = DispatchTime.now().uptimeNanoseconds
     func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
     let taskNames = tasks.split(separator: ",").map(String.init)
@@ -109,7 +112,8 @@ struct Train: ParsableCommand {
       head: head, numActionChunks: chunks, textVocabulary: tokenizer.vocabularySize, proprioDim: proprio ? TabletopEnv.stateSize : 0,
       whiteBalance: whiteBalance)
     let policy = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: seed))
-    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), camera \(wrist ? "wrist" : "third-person"), white balance \(whiteBalance ? "on" : "off"), \(policy.parameterCount) parameters")
+    try policy.move(to: placeOn)
+    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), camera \(wrist ? "wrist" : "third-person"), white balance \(whiteBalance ? "on" : "off"), \(policy.parameterCount) parameters on \(policy.device)")
 
     let before = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist)
     print(String(format: "success before SFT: %.1f%% (%.0f s so far)", 100 * before.successRate, elapsed()))

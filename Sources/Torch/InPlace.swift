@@ -29,6 +29,12 @@ extension Tensor {
     try check(ct_copy_(raw, source.raw), "copyFrom(\(source.shape)) into \(shape)")
   }
 
+  /// Moves this leaf tensor to `device` in place: every copy of it (a module's parameter, an
+  /// optimizer's reference) then lives there, with its requires_grad and gradient.
+  public func moveInPlace(to device: Device) throws {
+    try check(ct_move_to_device(raw, device.code, device.index), "moveInPlace(to: \(device))")
+  }
+
   public func fillInPlace(_ value: Double) throws { try check(ct_fill_(raw, value), "fillInPlace") }
 
   /// Overwrites with uniform samples in [low, high).

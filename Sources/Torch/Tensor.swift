@@ -51,8 +51,8 @@ public struct Tensor: @unchecked Sendable {
 
   public var device: Device {
     var index: Int32 = 0
-    let type = ct_device_of(raw, &index)
-    return type == Int32(CT_CUDA.rawValue) ? .cuda(Int(index)) : .cpu
+    let code = ct_device_of(raw, &index)
+    return Device(code: code, index: index)
   }
 
   /// Size of one dimension; negative indices count from the end.

@@ -1,5 +1,6 @@
 import Config
 import Pipeline
+import Torch
 import Testing
 
 /// Resolving a config's placement against a machine: defaults, and errors that name the key.
@@ -42,13 +43,27 @@ import Testing
     #expect(throws: ConfigError("cluster.component_placement.rollout.cores", "core(s) [7] are not available to this process (it may use 0-3)")) {
       try Placement(config: missingCore, machine: machine)
     }
-    let cuda = try config("cluster: {component_placement: {\"actor,env,rollout\": {cores: all, device: \"cuda:0\"}}}")
-    #expect(throws: ConfigError.self) { try Placement(config: cuda, machine: machine) }
     let tooMany = try config("rollout: {num_threads: 8}")
     let p = try Placement(config: tooMany, machine: machine)
     #expect(p.rollout.threads == 4)  // a default is capped at the cores; an explicit count is checked
     let explicit = try config("cluster: {component_placement: {\"actor,env,rollout\": {cores: all, threads: 6}}}")
     #expect(throws: ConfigError.self) { try Placement(config: explicit, machine: machine) }
+  }
+
+  @Test func cudaDevicesMustBeVisible() throws {
+    let cuda = try config("cluster: {component_placement: {env: {cores: all}, rollout: {cores: all, device: \"cuda:0\"}, actor: {cores: all, device: \"cuda:1\"}}}")
+    #expect(throws: ConfigError("cluster.component_placement.rollout.device", "cuda:0 requested, but 0 CUDA device(s) are visible to the linked libtorch \(TorchRuntime.version)")) {
+      try Placement(config: cuda, machine: machine)
+    }
+    let oneGPU = Machine(cpus: [0, 1, 2, 3], numaNodes: 0, cudaDevices: 1)
+    #expect(throws: ConfigError("cluster.component_placement.actor.device", "cuda:1 requested, but 1 CUDA device(s) are visible to the linked libtorch \(TorchRuntime.version)")) {
+      try Placement(config: cuda, machine: oneGPU)
+    }
+    let twoGPUs = Machine(cpus: [0, 1, 2, 3], numaNodes: 0, cudaDevices: 2)
+    let p = try Placement(config: cuda, machine: twoGPUs)
+    #expect(p.rollout.torchDevice == .cuda(0))
+    #expect(p.actor.torchDevice == .cuda(1))
+    #expect(p.env.torchDevice == .cpu)
   }
 
   @Test func numaNodesAreChecked() throws {

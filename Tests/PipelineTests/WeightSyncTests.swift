@@ -43,4 +43,18 @@ import Torch
     #expect(synced.tokens == updated.tokens)
     #expect(zip(synced.values, updated.values).allSatisfy { abs($0 - $1) < 1e-4 })
   }
+
+  @Test func rolloutCopyLivesOnItsOwnDevice() throws {
+    let tokenizer = try SentencePieceTokenizer(path: repositoryRoot + "/configs/tiny-tokenizer.model")
+    let config = VLAConfig.tiny(head: .oft, numActionChunks: 2, textVocabulary: tokenizer.vocabularySize)
+    let actor = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: 3))
+    // meta stands in for a second device: the copy goes across, the actor stays where it is.
+    let sync = try WeightSync(actor: actor, device: .meta)
+    #expect(sync.rolloutPolicy.device == .meta)
+    #expect(sync.rolloutPolicy.parameters.allSatisfy { $0.device == .meta && !$0.requiresGrad })
+    #expect(actor.device == .cpu)
+    try sync.publish(from: actor)
+    #expect(sync.version == 1 && sync.rolloutPolicy.device == .meta)
+    #expect(throws: TorchError.self) { try WeightSync(actor: actor, device: TorchRuntime.cudaAvailable ? .cuda(99) : .cuda(0)) }
+  }
 }

@@ -26,6 +26,17 @@ import Torch
     return PPOSamples(oldLogProbs: old, advantages: advantages, mask: try Tensor.ones([12], dtype: .bool))
   }
 
+  /// Samples go to the policy's device whole, the optional parts included.
+  @Test func samplesMoveToThePolicyDevice() throws {
+    var samples = try Self.samples(Toy(), advantages: Tensor.ones([12]))
+    samples.returns = try Tensor.zeros([12, 1])
+    samples.lengths = try Tensor.ones([12])
+    let moved = try samples.to(device: .meta)
+    #expect([moved.oldLogProbs, moved.advantages, moved.mask, moved.returns!, moved.lengths!].allSatisfy { $0.device == .meta })
+    #expect(moved.oldValues == nil && moved.entropyMask == nil)
+    #expect(moved.count == 12 && moved.returns!.shape == [12, 1])
+  }
+
   /// Accumulating 4 micro-batches of 3 gives the update of one batch of 12.
   @Test func gradientAccumulationMatchesOneBatch() throws {
     let advantages = try Tensor.randn([12], generator: Generator(seed: 2))

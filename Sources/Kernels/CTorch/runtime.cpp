@@ -70,6 +70,7 @@ at::Device to_device(int device, int index) {
                                  " requested, but the linked libtorch has no CUDA support "
                                  "(or no CUDA device is visible)");
       return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
+    case CT_META: return at::Device(at::kMeta);
   }
   throw std::invalid_argument("unknown device code " + std::to_string(device));
 }
@@ -145,6 +146,7 @@ int ct_dtype_of(ct_tensor t) { return from_scalar_type(t->tensor.scalar_type());
 int ct_device_of(ct_tensor t, int *index) {
   auto device = t->tensor.device();
   if (index) *index = device.has_index() ? device.index() : 0;
+  if (device.is_meta()) return CT_META;
   return device.is_cuda() ? CT_CUDA : CT_CPU;
 }
 
@@ -177,6 +179,20 @@ int ct_copy_from(ct_tensor t, const void *src, size_t nbytes) {
     if (!dst.is_contiguous() || !dst.device().is_cpu())
       throw std::invalid_argument("copy_from needs a contiguous CPU tensor");
     if (nbytes) std::memcpy(dst.data_ptr(), src, nbytes);
+  });
+}
+
+int ct_move_to_device(ct_tensor t, int device, int index) {
+  return guard_status([&] {
+    at::Tensor &current = t->tensor;
+    at::Device target = to_device(device, index);
+    if (current.device() == target) return;
+    // A new leaf on the target device replaces the old one inside the handle (no set_data: it
+    // refuses some device pairs, e.g. CPU -> meta).
+    at::Tensor moved = current.detach().to(target);
+    if (current.requires_grad()) moved.requires_grad_(true);
+    if (current.grad().defined()) moved.mutable_grad() = current.grad().to(target);
+    current = moved;
   });
 }
 

@@ -120,8 +120,8 @@ public final class LlamaForCausalLM: Module {
   /// Logits [B, T, V] for token ids [B, T] with a plain causal mask (positions 0 ..< T).
   public func logits(tokens: Tensor) throws -> Tensor {
     let (b, t) = (tokens.size(0), tokens.size(1))
-    let positions = try Tensor.arange(0, Double(t)).unsqueeze(0).expand([b, t])
-    let mask = try Attention.causalMask(queries: t, keys: t).unsqueeze(0).unsqueeze(0)
+    let positions = try Tensor.arange(0, Double(t), device: tokens.device).unsqueeze(0).expand([b, t])
+    let mask = try Attention.causalMask(queries: t, keys: t, device: tokens.device).unsqueeze(0).unsqueeze(0)
     return try lmHead(model(embeddings: model.embedTokens(tokens), positions: positions, mask: mask))
   }
 }

@@ -9,8 +9,9 @@ struct Rotary {
   /// cos and sin for positions [B, T] (int64) -> each [B, 1, T, hd], to broadcast over heads.
   func tables(positions: Tensor) throws -> (cos: Tensor, sin: Tensor) {
     let half = headDim / 2
-    let exponents = try Tensor.arange(0, Double(headDim), step: 2, dtype: .float32) / Double(headDim)  // [hd/2]
-    let inverseFrequency = try Tensor.full([half], value: theta).pow(exponents).reciprocal()
+    let on = positions.device
+    let exponents = try Tensor.arange(0, Double(headDim), step: 2, dtype: .float32, device: on) / Double(headDim)  // [hd/2]
+    let inverseFrequency = try Tensor.full([half], value: theta, device: on).pow(exponents).reciprocal()
     let angles = try positions.to(dtype: .float32).unsqueeze(-1) * inverseFrequency  // [B, T, hd/2]
     let doubled = try Tensor.cat([angles, angles], dim: -1).unsqueeze(1)            // [B, 1, T, hd]
     return (try doubled.cos(), try doubled.sin())

@@ -44,11 +44,13 @@ struct ActionDistribution {
     try logProbs.gather(dim: -1, index: indices.unsqueeze(-1)).squeeze(-1)
   }
 
-  /// Samples (or takes the argmax of) one index per position: int64 [...].
+  /// Samples (or takes the argmax of) one index per position: int64 [...] on the distribution's
+  /// device. Sampling itself runs on the CPU with the caller's seeded generator, so a seed draws
+  /// the same actions whichever device the policy runs on (the copy is B x 256 floats).
   func sample(settings: SamplingSettings, generator: Generator?) throws -> Tensor {
     if settings.greedy { return try logProbs.argmax(dim: -1) }
     let shape = Array(logProbs.shape.dropLast())
-    let flat = try logProbs.exp().reshape([-1, ActionTokenizer.bins])
-    return try flat.multinomial(count: 1, replacement: true, generator: generator).reshape(shape)
+    let flat = try logProbs.exp().reshape([-1, ActionTokenizer.bins]).to(device: .cpu)
+    return try flat.multinomial(count: 1, replacement: true, generator: generator).reshape(shape).to(device: logProbs.device)
   }
 }

@@ -32,7 +32,8 @@ struct PromptBatch {
     padding = text.map { longest - $0.count }
     // Text ids left-padded with the first real token (masked out anyway).
     let ids = zip(text, padding).flatMap { row, pad in Array(repeating: Int64(row[0]), count: pad) + row.map(Int64.init) }
-    let textEmbeddings = try embed(Tensor(ids, shape: [b, longest]))  // [B, L, D]
+    let on = patches.device
+    let textEmbeddings = try embed(Tensor(ids, shape: [b, longest]).to(device: on))  // [B, L, D]
     let pool = try Tensor.cat([textEmbeddings, patches.to(dtype: textEmbeddings.dtype)], dim: 1)  // [B, L + P, D]
     // Row i gathers: pads and BOS from text slots 0 ... pad, patches from slots L ..< L + P, then
     // the rest of the text.
@@ -43,9 +44,9 @@ struct PromptBatch {
       validity += Array(repeating: false, count: pad) + Array(repeating: true, count: longest + p - pad)
     }
     let total = longest + p
-    let gatherIndex = try Tensor(index, shape: [b, total, 1]).expand([b, total, pool.size(2)])
+    let gatherIndex = try Tensor(index, shape: [b, total, 1]).to(device: on).expand([b, total, pool.size(2)])
     embeddings = try pool.gather(dim: 1, index: gatherIndex)
-    valid = try Tensor(validity, shape: [b, total])
+    valid = try Tensor(validity, shape: [b, total]).to(device: on)
     positions = try (valid.to(dtype: .int64).cumsum(dim: 1) - 1).clamp(min: 0)
   }
 
@@ -55,6 +56,6 @@ struct PromptBatch {
   /// Causal mask over T positions with the keys where `valid` [B, T] is false removed: [B, 1, T, T].
   static func causalMask(valid: Tensor) throws -> Tensor {
     let t = valid.size(1)
-    return try Attention.causalMask(queries: t, keys: t).unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
+    return try Attention.causalMask(queries: t, keys: t, device: valid.device).unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
   }
 }

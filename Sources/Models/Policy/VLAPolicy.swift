@@ -35,7 +35,8 @@ public final class VLAPolicy: Module {
   public let languageModel: LlamaForCausalLM
   public private(set) var valueHead: ValueHead?
   private var promptCache: [String: [Int]] = [:]
-  /// Action value of each of the 256 restricted indices [256], built once.
+  /// Action value of each of the 256 restricted indices [256], built once (a buffer: it moves
+  /// with the parameters).
   private let actionValues: Tensor
 
   public init(config: VLAConfig, tokenizer: SentencePieceTokenizer, generator: Generator? = nil) throws {
@@ -63,6 +64,12 @@ public final class VLAPolicy: Module {
     return list
   }
 
+  public var ownBuffers: [Tensor] { [actionValues] }
+
+  /// Where its parameters live; `move(to:)` changes it. Inputs may live anywhere (they are copied
+  /// here); outputs live here.
+  public var device: Device { languageModel.lmHead.weight.device }
+
   /// Attaches a fresh critic to a policy that has none (e.g. a checkpoint from supervised
   /// fine-tuning); `outputs` 1 = chunk-level, numActionChunks = action-level values.
   public func attachValueHead(outputs: Int, generator: Generator? = nil) throws -> ValueHead {
@@ -70,6 +77,7 @@ public final class VLAPolicy: Module {
       throw ModelError.invalidConfig("value head outputs must be 1 or \(config.numActionChunks), got \(outputs)")
     }
     let head = try ValueHead(hidden: config.llm.hiddenSize, outputs: outputs, generator: generator)
+    try head.move(to: device)  // initialised on the CPU, used beside the rest
     valueHead = head
     config.valueOutputs = outputs
     return head
@@ -93,6 +101,7 @@ public final class VLAPolicy: Module {
   /// forward, with the sampling settings used at rollout (what PPO's ratio needs).
   public func evaluate(images: Tensor, instructions: [String], state: Tensor? = nil, tokens: Tensor, sampling: SamplingSettings) throws -> PolicyOutput {
     let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
+    let tokens = try tokens.to(device: device)
     switch config.head {
     case .openvla: return try teacherForced(prefix, tokens: tokens, sampling: sampling)
     case .oft: return try decodeParallel(prefix, tokens: tokens, sampling: sampling, generator: nil)
@@ -115,12 +124,12 @@ public final class VLAPolicy: Module {
     else {
       throw ModelError.input("images must be uint8 [B, \(config.imageSize), \(config.imageSize), 3] with one instruction per row; got \(images.dtype) \(images.shape) and \(instructions.count) instructions")
     }
-    var patches = try projector(visionBackbone(images))  // [B, P, D]
+    var patches = try projector(visionBackbone(images.to(device: device)))  // [B, P, D]
     if let proprioProjector {
       guard let state, state.shape == [images.size(0), config.proprioDim] else {
         throw ModelError.input("this policy reads proprioceptive state: pass state [\(images.size(0)), \(config.proprioDim)] (got \(state.map { "\($0.shape)" } ?? "none"))")
       }
-      patches = try Tensor.cat([patches, proprioProjector(state.to(dtype: .float32)).unsqueeze(1)], dim: 1)  // [B, P + 1, D]
+      patches = try Tensor.cat([patches, proprioProjector(state.to(dtype: .float32, device: device)).unsqueeze(1)], dim: 1)  // [B, P + 1, D]
     }
     let text = try instructions.map { instruction -> [Int] in
       if let ids = promptCache[instruction] { return ids }
@@ -164,7 +173,7 @@ public final class VLAPolicy: Module {
       indices.append(index)
       if step == VLAConfig.actionDimensions - 1 { break }
       let token = try index + actionTokenizer.firstActionID
-      validKeys = try Tensor.cat([validKeys, Tensor.ones([validKeys.size(0), 1], dtype: .bool)], dim: 1)
+      validKeys = try Tensor.cat([validKeys, Tensor.ones([validKeys.size(0), 1], dtype: .bool, device: validKeys.device)], dim: 1)
       position = try position + 1
       let step = try lm(
         embeddings: lm.embedTokens(token.unsqueeze(1)), positions: position,
@@ -183,9 +192,10 @@ public final class VLAPolicy: Module {
     let lm = languageModel.model
     let inputs = try lm.embedTokens(flat.slice(dim: 1, start: 0, end: VLAConfig.actionDimensions - 1))  // [B, 6, D]
     let embeddings = try Tensor.cat([prefix.embeddings, inputs], dim: 1)
-    let valid = try Tensor.cat([prefix.valid, Tensor.ones([b, VLAConfig.actionDimensions - 1], dtype: .bool)], dim: 1)
+    let on = prefix.valid.device
+    let valid = try Tensor.cat([prefix.valid, Tensor.ones([b, VLAConfig.actionDimensions - 1], dtype: .bool, device: on)], dim: 1)
     let last = try prefix.positions.slice(dim: 1, start: prefix.length - 1)  // [B, 1]
-    let steps = try Tensor.arange(1, Double(VLAConfig.actionDimensions)).unsqueeze(0)
+    let steps = try Tensor.arange(1, Double(VLAConfig.actionDimensions), device: on).unsqueeze(0)
     let positions = try Tensor.cat([prefix.positions, last + steps], dim: 1)
     let hidden = try lm(embeddings: embeddings, positions: positions, mask: PromptBatch.causalMask(valid: valid))
     let values = try values(hidden, lastPrompt: prefix.length - 1)
@@ -202,14 +212,15 @@ public final class VLAPolicy: Module {
     let n = config.actionTokens
     let t = prefix.length + n
     let lm = languageModel.model
-    let slots = try Tensor.zeros([b, n, config.llm.hiddenSize], dtype: prefix.embeddings.dtype)
+    let on = prefix.embeddings.device
+    let slots = try Tensor.zeros([b, n, config.llm.hiddenSize], dtype: prefix.embeddings.dtype, device: on)
     let embeddings = try Tensor.cat([prefix.embeddings, slots], dim: 1)
     let last = try prefix.positions.slice(dim: 1, start: prefix.length - 1)
-    let positions = try Tensor.cat([prefix.positions, last + Tensor.arange(1, Double(n + 1)).unsqueeze(0)], dim: 1)
-    let valid = try Tensor.cat([prefix.valid, Tensor.ones([b, n], dtype: .bool)], dim: 1)
+    let positions = try Tensor.cat([prefix.positions, last + Tensor.arange(1, Double(n + 1), device: on).unsqueeze(0)], dim: 1)
+    let valid = try Tensor.cat([prefix.valid, Tensor.ones([b, n], dtype: .bool, device: on)], dim: 1)
     // Causal everywhere, plus: action rows see every action column.
-    var allowed = try Attention.causalMask(queries: t, keys: t)
-    let actionRows = try Tensor.arange(0, Double(t)).ge(Double(prefix.length))  // [T]
+    var allowed = try Attention.causalMask(queries: t, keys: t, device: on)
+    let actionRows = try Tensor.arange(0, Double(t), device: on).ge(Double(prefix.length))  // [T]
     allowed = try allowed.logicalOr(actionRows.unsqueeze(1).logicalAnd(actionRows.unsqueeze(0)))
     let mask = try allowed.unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
     let hidden = try lm(embeddings: embeddings, positions: positions, mask: mask)

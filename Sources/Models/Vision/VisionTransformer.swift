@@ -157,8 +157,8 @@ public final class VisionTransformer: Module {
     if config.whiteBalance == true {
       x = try x / (x.mean(dims: [2, 3], keepDims: true) * 2.0 + 1e-3)  // each channel averages 0.5
     }
-    let mean = try Tensor(config.imageMean.map(Float.init), shape: [1, 3, 1, 1])
-    let std = try Tensor(config.imageStd.map(Float.init), shape: [1, 3, 1, 1])
+    let mean = try Tensor(config.imageMean.map(Float.init), shape: [1, 3, 1, 1]).to(device: x.device)
+    let std = try Tensor(config.imageStd.map(Float.init), shape: [1, 3, 1, 1]).to(device: x.device)
     return try (x - mean) / std
   }
 }

@@ -72,7 +72,6 @@ public struct Placement: Sendable {
       guard n < machine.cudaDevices else {
         throw ConfigError(key + ".device", "\(p.device) requested, but \(machine.cudaDevices) CUDA device(s) are visible to the linked libtorch \(TorchRuntime.version)")
       }
-      throw ConfigError(key + ".device", "\(p.device): the VLA policies run on the CPU in this version (tensors support CUDA; the models do not move to it yet)")
     }
     var node: Int? = nil
     if machine.numaNodes > 0 {

@@ -64,8 +64,10 @@ public final class RLRun {
     var model = config
     if let resumedFrom { model.actor.model.modelPath = resumedFrom.path }
     policy = try Self.makePolicy(model)
+    // Built and loaded on the CPU (the same weights on any device), then placed.
+    try policy.move(to: placement.actor.torchDevice)
     trainer = try PolicyTrainer(policy: policy, config: config)
-    weightSync = try WeightSync(actor: policy)
+    weightSync = try WeightSync(actor: policy, device: placement.rollout.torchDevice)
     collector = try RolloutCollector(config: config, policy: policy, placement: placement)
     windows = [collector.buffer]
     for _ in 1..<config.algorithm.rolloutEpoch { windows.append(try collector.makeBuffer()) }

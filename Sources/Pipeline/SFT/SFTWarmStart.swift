@@ -35,6 +35,7 @@ public enum SFTWarmStart {
     let tokenizer = try TinyTokenizer.load()
     let vla = m.tinyVLAConfig(textVocabulary: tokenizer.vocabularySize)
     let policy = try VLAPolicy(config: vla, tokenizer: tokenizer, generator: Generator(seed: UInt64(config.actor.seed)))
+    try policy.move(to: Device(parsing: config.cluster.placement(of: .actor).device))  // trains where the actor will
     var run = SFTRun()
     run.steps = s.steps
     run.batchSize = s.batchSize

@@ -22,8 +22,12 @@ public enum LoRA {
       guard targets?.contains(name) ?? true, linear.lora == nil else { return }
       let a = try Tensor.zeros([rank, linear.inFeatures])
       try a.uniformInPlace(-1 / Double(linear.inFeatures).squareRoot(), 1 / Double(linear.inFeatures).squareRoot(), generator: generator)
-      linear.lora = LoRAAdapter(
+      let adapter = LoRAAdapter(
         a: try a.requiringGrad(), b: try Tensor.zeros([linear.outFeatures, rank]).requiringGrad(), scale: alpha / Double(rank))
+      // Initialised on the CPU (the same numbers on any device), then beside the weight.
+      try adapter.a.moveInPlace(to: linear.weight.device)
+      try adapter.b.moveInPlace(to: linear.weight.device)
+      linear.lora = adapter
       adapted += 1
     }
     guard adapted > 0 else { throw TorchError("LoRA: no Linear layer named \(targets.map { $0.sorted().joined(separator: ", ") } ?? "")") }

@@ -8,11 +8,15 @@ public protocol Module: AnyObject {
   var ownParameters: [(name: String, tensor: Tensor)] { get }
   /// Sub-blocks by local name (e.g. "q_proj", or "3" inside a list).
   var children: [(name: String, module: any Module)] { get }
+  /// Constant tensors the block computes with that are not trained or saved (PyTorch's
+  /// non-persistent buffers); they move with the parameters.
+  var ownBuffers: [Tensor] { get }
 }
 
 extension Module {
   public var ownParameters: [(name: String, tensor: Tensor)] { [] }
   public var children: [(name: String, module: any Module)] { [] }
+  public var ownBuffers: [Tensor] { [] }
 
   /// Every parameter of the tree, depth-first, with dotted names.
   public func namedParameters(prefix: String = "") -> [(name: String, tensor: Tensor)] {
@@ -27,6 +31,20 @@ extension Module {
 
   /// Total number of scalar parameters.
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.elementCount } }
+
+  /// The device of its parameters (cpu for a block without any).
+  public var device: Device { parameters.first?.device ?? .cpu }
+
+  /// Moves every parameter and buffer of the tree to `device`, in place (optimizers and other
+  /// holders keep seeing the same tensors). Build on the CPU, then move: initialisation and
+  /// checkpoint loading happen on the CPU.
+  public func move(to device: Device) throws {
+    try TorchRuntime.validate(device)
+    for tensor in parameters + buffers { try tensor.moveInPlace(to: device) }
+  }
+
+  /// Every buffer of the tree.
+  public var buffers: [Tensor] { ownBuffers + children.flatMap { $0.module.buffers } }
 
   /// Clears the gradients of every parameter.
   public func zeroGrad() { for p in parameters { p.zeroGrad() } }

@@ -27,7 +27,8 @@ typedef enum {
   CT_I64 = 4, CT_I32 = 5, CT_I16 = 6, CT_I8 = 7, CT_U8 = 8, CT_BOOL = 9
 } ct_dtype;
 
-typedef enum { CT_CPU = 0, CT_CUDA = 1 } ct_device_type;
+// CT_META holds shapes and dtypes but no data: code run on it shows where tensors would land.
+typedef enum { CT_CPU = 0, CT_CUDA = 1, CT_META = 2 } ct_device_type;
 
 typedef enum {
   CT_NEG, CT_EXP, CT_LOG, CT_SQRT, CT_RSQRT, CT_ABS, CT_TANH, CT_SIGMOID, CT_RELU, CT_GELU,
@@ -74,6 +75,9 @@ void *ct_data_ptr(ct_tensor t);                        // raw storage pointer (C
 int ct_item(ct_tensor t, double *out);                 // one-element tensor -> double
 int ct_copy_to(ct_tensor t, void *dst, size_t nbytes); // contiguous CPU copy into dst
 int ct_copy_from(ct_tensor t, const void *src, size_t nbytes); // overwrite t (contiguous CPU)
+// Moves the leaf tensor behind t to another device in place, keeping requires_grad and moving its
+// gradient: every holder of t (modules, optimizers) sees the moved tensor.
+int ct_move_to_device(ct_tensor t, int device, int index);
 
 // ---- creation ----------------------------------------------------------------------------------
 // One copy of `data` into new storage.
