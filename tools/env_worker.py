@@ -62,6 +62,46 @@ class GymBackend:
         state[i] = self.obs[i]
 
 
+class GymVectorBackend:
+    """The gym backend through gymnasium's vector API (options vectorized=true): all rows step in
+    one call and ended rows reset together, the way GPU-parallel simulators are driven. Rows stay
+    independent, so it gives the same episodes as GymBackend for the same seeds."""
+
+    batched = True
+
+    def __init__(self, task, num_envs, image_size, wrist, options):
+        import gymnasium as gym
+
+        if wrist:
+            raise ValueError("the gym backend has no wrist camera")
+        steps = int(options.get("max_episode_steps", 200))
+        self.vec = gym.vector.SyncVectorEnv(
+            [lambda: gym.make(task, render_mode="rgb_array", max_episode_steps=steps)] * num_envs,
+            autoreset_mode=gym.vector.AutoresetMode.DISABLED)
+        self.n = num_envs
+        self.size = image_size
+        self.obs = None
+        self.state_size = int(np.prod(self.vec.single_observation_space.shape))
+        self.instructions = ["balance the pole"] * num_envs
+        self.versions = {"gymnasium": gym.__version__}
+
+    def reset_rows(self, rows, seeds):
+        mask = np.zeros(self.n, dtype=np.bool_)
+        mask[rows] = True
+        seed_list = [None] * self.n
+        for row, seed in zip(rows, seeds):
+            seed_list[row] = seed
+        self.obs, _ = self.vec.reset(seed=seed_list, options={"reset_mask": mask})
+
+    def step_all(self, actions):
+        self.obs, reward, terminated, truncated, _ = self.vec.step((actions[:, 0] > 0).astype(np.int64))
+        return reward.astype(np.float32), terminated, truncated, truncated
+
+    def observe(self, i, rgb, wrist, state):
+        rgb[i] = nearest_resize(self.vec.envs[i].render(), self.size)
+        state[i] = self.obs[i]
+
+
 MANISKILL_INSTRUCTIONS = {
     "PickCube-v1": "pick up the cube and move it to the goal position",
     "PushCube-v1": "push the cube to the goal region",
@@ -116,6 +156,67 @@ class ManiSkillBackend:
         tcp = np.asarray(obs["extra"]["tcp_pose"]).reshape(-1)[:7]
         gripper = np.asarray(obs["agent"]["qpos"]).reshape(-1)[-1:]
         state[i] = np.concatenate([tcp, gripper]).astype(np.float32)
+
+
+class ManiSkillGPUBackend:
+    """ManiSkill3 with sim_backend=gpu: one GPU-parallel environment holding every row of the
+    worker (num_envs of them), stepped in one call, ended rows reset together with
+    options["env_idx"]. Needs a CUDA device visible to the venv's PyTorch."""
+
+    batched = True
+
+    def __init__(self, task, num_envs, image_size, wrist, options):
+        import gymnasium as gym
+        import mani_skill
+        import mani_skill.envs  # noqa: F401 (registers the tasks)
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("sim_backend gpu needs a CUDA device visible to this venv's PyTorch "
+                             f"(torch {torch.__version__} sees none); use sim_backend cpu")
+        if wrist:
+            raise ValueError("ManiSkill3 table-top tasks have no wrist camera in their default sensors")
+        if task not in MANISKILL_INSTRUCTIONS:
+            raise ValueError(f"unknown ManiSkill task {task} (known: {', '.join(sorted(MANISKILL_INSTRUCTIONS))})")
+        kwargs = dict(
+            obs_mode="rgb", control_mode="pd_ee_delta_pose", render_mode=None, num_envs=num_envs,
+            sim_backend="gpu", reward_mode=options.get("reward_mode", "sparse"),
+            sensor_configs=dict(width=image_size, height=image_size))
+        if "max_episode_steps" in options:
+            kwargs["max_episode_steps"] = int(options["max_episode_steps"])
+        self.torch = torch
+        self.env = gym.make(task, **kwargs)
+        self.n = num_envs
+        self.seeds = [0] * num_envs
+        self.rgb = self.state = None
+        self.state_size = 8
+        self.instructions = [MANISKILL_INSTRUCTIONS[task]] * num_envs
+        self.versions = {"mani_skill": mani_skill.__version__, "torch": torch.__version__}
+
+    def reset_rows(self, rows, seeds):
+        for row, seed in zip(rows, seeds):
+            self.seeds[row] = seed
+        rows = self.torch.tensor(rows, dtype=self.torch.long)
+        self._keep(self.env.reset(seed=list(self.seeds), options={"env_idx": rows})[0])
+
+    def step_all(self, actions):
+        obs, reward, terminated, truncated, info = self.env.step(self.torch.from_numpy(np.ascontiguousarray(actions, dtype=np.float32)))
+        self._keep(obs)
+        flat = lambda x: np.asarray(self.torch.as_tensor(x).cpu()).reshape(self.n)  # noqa: E731
+        success = flat(info["success"]) if "success" in info else np.zeros(self.n, dtype=np.bool_)
+        return flat(reward).astype(np.float32), flat(terminated).astype(np.bool_), flat(truncated).astype(np.bool_), success.astype(np.bool_)
+
+    def _keep(self, obs):
+        """The batch's images and states, copied to host memory once per step."""
+        camera = next(iter(obs["sensor_data"].values()))
+        self.rgb = camera["rgb"][..., :3].cpu().numpy()
+        tcp = obs["extra"]["tcp_pose"][:, :7]
+        gripper = obs["agent"]["qpos"][:, -1:]
+        self.state = self.torch.cat([tcp, gripper], dim=1).float().cpu().numpy()
+
+    def observe(self, i, rgb, wrist, state):
+        rgb[i] = self.rgb[i]
+        state[i] = self.state[i]
 
 
 LIBERO_MAX_STEPS = {"libero_spatial": 220, "libero_object": 280, "libero_goal": 300, "libero_10": 520, "libero_90": 400}
@@ -190,19 +291,30 @@ class LiberoBackend:
 BACKENDS = {"gym": GymBackend, "maniskill": ManiSkillBackend, "libero": LiberoBackend}
 
 
+def backend_class(name, options):
+    """The backend for a name and its options: batched variants for vectorized gym and
+    ManiSkill's GPU simulation."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name} ({', '.join(BACKENDS)})")
+    if name == "gym" and options.get("vectorized", "false").lower() == "true":
+        return GymVectorBackend
+    if name == "maniskill" and options.get("sim_backend", "cpu") == "gpu":
+        return ManiSkillGPUBackend
+    return BACKENDS[name]
+
+
 class Worker:
     def __init__(self, request):
         if request.get("protocol") != PROTOCOL:
             raise ValueError(f"this worker speaks protocol {PROTOCOL}, the daemon {request.get('protocol')}")
-        backend = request["backend"]
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend} ({', '.join(BACKENDS)})")
+        options = {k: str(v) for k, v in request.get("options", {}).items()}
+        backend = backend_class(request["backend"], options)
         self.n = int(request["num_envs"])
         self.task = request["task"]
         self.wrist = bool(request.get("wrist"))
         self.base_seed = int(request.get("seed", 0))
-        self.backend = BACKENDS[backend](self.task, self.n, int(request["image_size"]), self.wrist,
-                                         {k: str(v) for k, v in request.get("options", {}).items()})
+        self.backend = backend(self.task, self.n, int(request["image_size"]), self.wrist, options)
+        self.batched = getattr(self.backend, "batched", False)
         self.arrays = None
         self.slot = 0
         self.state_ids = [0] * self.n
@@ -233,52 +345,78 @@ class Worker:
         wrist = self.arrays.get(name("wrist_rgb")) if self.wrist else None
         self.backend.observe(i, self.arrays[name("rgb")], wrist, self.arrays[name("state")])
 
-    def start_episode(self, i, state_id):
-        """Reset state `state_id` (equal ids start identically); its seed mixes in the job's seed."""
-        self.state_ids[i] = state_id
-        self.backend.reset(i, state_id, (self.base_seed * 1_000_003 + state_id) % (2**31))
-        self.returns[i], self.lengths[i], self.success_once[i] = 0.0, 0, False
-        self.observe(i)
+    def start_episodes(self, rows, state_ids):
+        """Reset each row to its state id (equal ids start identically; the seed mixes in the
+        job's seed), in one call for batched backends."""
+        seeds = [(self.base_seed * 1_000_003 + state_id) % (2**31) for state_id in state_ids]
+        if self.batched:
+            self.backend.reset_rows(rows, seeds)
+        for i, state_id, seed in zip(rows, state_ids, seeds):
+            self.state_ids[i] = state_id
+            if not self.batched:
+                self.backend.reset(i, state_id, seed)
+            self.returns[i], self.lengths[i], self.success_once[i] = 0.0, 0, False
+            self.observe(i)
 
     def reset(self, request):
         self.slot = int(request["slot"])
         ids = request["state_ids"]
-        for i in range(self.n):
-            self.start_episode(i, int(ids[i]))
+        self.start_episodes(list(range(self.n)), [int(ids[i]) for i in range(self.n)])
         self.arrays["final_valid"][:] = False
         return {}
 
+    def record(self, i, j, result):
+        """Step j of row i's chunk: its outcome into the slot arrays and the episode totals.
+        True when the episode ended there."""
+        reward, terminated, truncated, success = result
+        a = self.arrays
+        self.returns[i] += reward
+        self.lengths[i] += 1
+        self.success_once[i] |= success
+        a["rewards"][i, j], a["terminated"][i, j], a["truncated"][i, j], a["success"][i, j] = reward, terminated, truncated, success
+        return terminated or truncated
+
+    def finish_chunk(self, ended, last):
+        """Rows that ended: final observation, episode report, next reset state (rows walk
+        through distinct states: LIBERO's init states). Others: the new observation."""
+        a = self.arrays
+        episodes = []
+        for i in range(self.n):
+            a["final_valid"][i] = i in ended
+            if i in ended:
+                if not self.batched:
+                    self.observe(i, final=True)  # (batched rows were observed when they ended)
+                episodes.append({"env": i, "task": self.task, "success_once": self.success_once[i], "success_at_end": last[i][3],
+                                 "return": self.returns[i], "length": self.lengths[i]})
+            else:
+                self.observe(i)
+        if ended:
+            self.start_episodes(ended, [self.state_ids[i] + self.n for i in ended])
+        return {"episodes": episodes}
+
     def step(self, request):
+        """One chunk of `chunk` actions per row. A row whose episode ends inside the chunk
+        repeats its last outcome for the remaining entries (reward 0)."""
         self.slot = int(request["slot"])
         k = int(request["chunk"])
         a = self.arrays
         actions = a["actions"]
-        ended = []
-        for i in range(self.n):
-            done = False
-            last = (0.0, False, False, False)
-            for j in range(k):
-                if done:
+        done = [False] * self.n
+        last = [(0.0, False, False, False)] * self.n
+        for j in range(k):
+            if self.batched and not all(done):
+                # Every row steps (rows that already ended too: their outcomes are ignored).
+                outcomes = list(zip(*(x.tolist() for x in self.backend.step_all(actions[:, j]))))
+            for i in range(self.n):
+                if done[i]:
                     a["rewards"][i, j] = 0.0
-                    a["terminated"][i, j], a["truncated"][i, j], a["success"][i, j] = last[1], last[2], last[3]
+                    a["terminated"][i, j], a["truncated"][i, j], a["success"][i, j] = last[i][1], last[i][2], last[i][3]
                     continue
-                reward, terminated, truncated, success = self.backend.step(i, actions[i, j])
-                self.returns[i] += reward
-                self.lengths[i] += 1
-                self.success_once[i] |= success
-                a["rewards"][i, j], a["terminated"][i, j], a["truncated"][i, j], a["success"][i, j] = reward, terminated, truncated, success
-                last = (reward, terminated, truncated, success)
-                done = terminated or truncated
-            a["final_valid"][i] = done
-            if done:
-                self.observe(i, final=True)
-                ended.append({"env": i, "task": self.task, "success_once": self.success_once[i], "success_at_end": last[3],
-                              "return": self.returns[i], "length": self.lengths[i]})
-                # The next reset state of this row: rows walk through distinct states (LIBERO: init states).
-                self.start_episode(i, self.state_ids[i] + self.n)
-            else:
-                self.observe(i)
-        return {"episodes": ended}
+                last[i] = outcomes[i] if self.batched else self.backend.step(i, actions[i, j])
+                done[i] = self.record(i, j, last[i])
+                if done[i] and self.batched:
+                    self.observe(i, final=True)  # before later steps of the batch move it on
+        return self.finish_chunk([i for i in range(self.n) if done[i]], last)
 
 
 def serve(path):

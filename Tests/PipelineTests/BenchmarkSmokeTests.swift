@@ -49,6 +49,27 @@ import TestSupport
     try Self.runOneUpdate("maniskill", task: "PickCube-v1")
   }
 
+  /// ManiSkill's GPU simulation: every row of a worker in one GPU-parallel environment where the
+  /// venv's PyTorch sees CUDA; elsewhere a refusal that says what is missing.
+  @Test(.enabled(if: ready("maniskill"))) func maniSkillGPUBackend() throws {
+    let python = repositoryRoot + "/.venv-maniskill/bin/rlinf-python"
+    var spec = WorkerSpec(python: python, script: repositoryRoot + "/tools/env_worker.py", backend: "maniskill", task: "PickCube-v1", numEnvs: 4, imageSize: 64)
+    spec.options = ["sim_backend": "gpu"]
+    spec.maxChunk = 2
+    let cuda = try runProgram(python, ["-c", "import torch; print(torch.cuda.is_available())"]).contains("True")
+    guard cuda else {
+      #expect(throws: SimError.self) { _ = try WorkerEnvironment(spec: spec) }
+      do { _ = try WorkerEnvironment(spec: spec) } catch { #expect("\(error)".contains("sim_backend gpu needs a CUDA device")) }
+      return
+    }
+    let env = try WorkerEnvironment(spec: spec)
+    try env.reset(stateIDs: Array(0..<4))
+    let actions = [Float](repeating: 0.1, count: 4 * 2 * 7)
+    let result = try actions.withUnsafeBufferPointer { try env.stepChunk($0, chunk: 2) }
+    #expect(result.rewards.count == 4 * 2)
+    #expect(env.rgb.contains { $0 != 0 } && env.failures.isEmpty)
+  }
+
   @Test(.enabled(if: ready("libero"))) func liberoSpatial() throws {
     try Self.runOneUpdate("libero", task: "libero_spatial/0")
   }

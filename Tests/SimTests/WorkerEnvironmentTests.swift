@@ -13,13 +13,13 @@ import Glibc
 @Suite(.serialized) struct WorkerEnvironmentTests {
   static let envs = 3, chunk = 2, limit = 12
 
-  func spec(timeout: Double = 60) throws -> WorkerSpec {
+  func spec(timeout: Double = 60, vectorized: Bool = false) throws -> WorkerSpec {
     var s = WorkerSpec(
       python: try referencePython(), script: repositoryRoot + "/tools/env_worker.py", backend: "gym", task: "CartPole-v1",
       numEnvs: Self.envs, imageSize: 32)
     s.maxChunk = Self.chunk
     s.seed = 5
-    s.options = ["max_episode_steps": "\(Self.limit)"]
+    s.options = ["max_episode_steps": "\(Self.limit)", "vectorized": "\(vectorized)"]
     s.environment = ["SDL_VIDEODRIVER": "dummy"]
     s.requestTimeout = timeout
     return s
@@ -32,8 +32,10 @@ import Glibc
     }
   }
 
-  @Test func matchesGymnasiumRunDirectly() throws {
-    let env = try WorkerEnvironment(spec: spec())
+  /// Per-row stepping and the batched path of vectorized simulators (gymnasium's vector API here,
+  /// ManiSkill's GPU simulation on a GPU) give the same episodes.
+  @Test(arguments: [false, true]) func matchesGymnasiumRunDirectly(vectorized: Bool) throws {
+    let env = try WorkerEnvironment(spec: spec(vectorized: vectorized))
     #expect(env.stateSize == 4 && env.instructions == Array(repeating: "balance the pole", count: Self.envs))
     #expect(env.versions["gymnasium"] != nil)
     try env.reset(stateIDs: Array(0..<Self.envs))
@@ -56,6 +58,10 @@ import Glibc
       #expect(Array(env.finalValid) == expected["final_valid"] as! [Bool], "step \(t)")
       let state = (expected["state"] as! [[Double]]).flatMap { $0 }
       #expect(zip(Array(env.state), state).allSatisfy { abs(Double($0) - $1) < 1e-6 }, "step \(t)")
+      for (i, final) in (expected["final_state"] as! [Any]).enumerated() {
+        guard let final = final as? [Double] else { continue }
+        #expect(zip(Array(env.finalState[(i * 4)..<(i * 4 + 4)]), final).allSatisfy { abs(Double($0) - $1) < 1e-6 }, "step \(t), env \(i): final state")
+      }
       ended += env.drainEpisodes().count
     }
     #expect(ended >= Self.envs)  // every environment finished at least one episode (limit 12 steps)

@@ -13,7 +13,7 @@ state_ids = list(range(n))  # reset state ids; an ended episode's row moves on b
 obs = [envs[i].reset(seed=(base_seed * 1_000_003 + state_ids[i]) % 2**31)[0] for i in range(n)]
 out = {"reset_state": [o.tolist() for o in obs], "steps": []}
 for t in range(steps):
-    record = {"rewards": [], "terminated": [], "truncated": [], "final_valid": [], "state": []}
+    record = {"rewards": [], "terminated": [], "truncated": [], "final_valid": [], "final_state": [], "state": []}
     for i in range(n):
         done = False
         last = (0.0, False, False)
@@ -31,6 +31,7 @@ for t in range(steps):
             record["truncated"].append(last[2])
             done = terminated or truncated
         record["final_valid"].append(done)
+        record["final_state"].append(np.asarray(obs[i]).tolist() if done else None)  # where the episode ended
         if done:
             state_ids[i] += n
             obs[i] = envs[i].reset(seed=(base_seed * 1_000_003 + state_ids[i]) % 2**31)[0]
