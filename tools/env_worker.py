@@ -196,7 +196,7 @@ class ManiSkillGPUBackend:
     def reset_rows(self, rows, seeds):
         for row, seed in zip(rows, seeds):
             self.seeds[row] = seed
-        rows = self.torch.tensor(rows, dtype=self.torch.long)
+        rows = self.torch.tensor(rows, dtype=self.torch.long, device=self.env.unwrapped.device)
         self._keep(self.env.reset(seed=list(self.seeds), options={"env_idx": rows})[0])
 
     def step_all(self, actions):
