@@ -20,9 +20,9 @@ let testTokenizer: SentencePieceTokenizer = {
   return try! SentencePieceTokenizer.train(sentences: sentences, vocabularySize: 96)
 }()
 
-/// A tiny policy with seeded weights.
-func tinyPolicy(head: ActionHead, chunks: Int = 1, seed: UInt64 = 1) throws -> VLAPolicy {
-  var config = VLAConfig.tiny(head: head, numActionChunks: chunks, textVocabulary: testTokenizer.vocabularySize)
+/// A tiny policy with seeded weights (reading a state of `proprioDim` values when it is > 0).
+func tinyPolicy(head: ActionHead, chunks: Int = 1, proprioDim: Int = 0, seed: UInt64 = 1) throws -> VLAPolicy {
+  var config = VLAConfig.tiny(head: head, numActionChunks: chunks, textVocabulary: testTokenizer.vocabularySize, proprioDim: proprioDim)
   config.vision[0].depth = 2
   config.llm.numHiddenLayers = 2
   return try VLAPolicy(config: config, tokenizer: testTokenizer, generator: Generator(seed: seed))

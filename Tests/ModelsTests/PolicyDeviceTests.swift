@@ -9,10 +9,7 @@ import Torch
 /// is not possible: libtorch's C++ build has no meta kernels for embedding or layer norm.)
 @Suite struct PolicyDeviceTests {
   @Test func everyTensorMovesAndLaterAdditionsFollow() throws {
-    var config = VLAConfig.tiny(head: .oft, numActionChunks: 2, textVocabulary: testTokenizer.vocabularySize, proprioDim: 5)
-    config.vision[0].depth = 2
-    config.llm.numHiddenLayers = 2
-    let policy = try VLAPolicy(config: config, tokenizer: testTokenizer, generator: Generator(seed: 1))
+    let policy = try tinyPolicy(head: .oft, chunks: 2, proprioDim: 5)
     let count = policy.parameters.count
     try policy.move(to: .meta)
     #expect(policy.device == .meta)

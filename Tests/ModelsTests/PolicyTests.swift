@@ -148,10 +148,7 @@ import Torch
 @Suite struct ProprioTests {
   /// With proprio_dim > 0 the state is one more token: required, and it changes the output.
   @Test func stateTokenIsUsed() throws {
-    var config = VLAConfig.tiny(head: .oft, numActionChunks: 2, textVocabulary: testTokenizer.vocabularySize, proprioDim: 8)
-    config.vision[0].depth = 2
-    config.llm.numHiddenLayers = 2
-    let policy = try VLAPolicy(config: config, tokenizer: testTokenizer, generator: Generator(seed: 1))
+    let policy = try tinyPolicy(head: .oft, chunks: 2, proprioDim: 8)
     #expect(policy.namedParameters().contains { $0.name == "proprio_projector.fc1.weight" })
     let images = try testImages(2)
     let instructions = ["pick up the red cube", "pick up the red cube"]
