@@ -158,6 +158,23 @@ class ManiSkillBackend:
         state[i] = np.concatenate([tcp, gripper]).astype(np.float32)
 
 
+def physx_gpu_library_error(error):
+    """SAPIEN fetches its PhysX GPU library from GitHub on first GPU use (into
+    ~/.sapien/physx/VERSION/): where that failed, say where the library must go."""
+    from pathlib import Path
+
+    import sapien.physx
+
+    version = sapien.physx.version()
+    folder = Path.home() / ".sapien" / "physx" / version
+    if (folder / "libPhysXGpu_64.so").exists():
+        return error
+    return ValueError(
+        f"sim_backend gpu: SAPIEN's PhysX GPU library is not in {folder} and fetching it failed ({error}); "
+        f"on a machine that reaches GitHub, download linux-so.zip of release {version} from "
+        f"github.com/sapien-sim/physx-precompiled and unzip it into {folder}")
+
+
 class ManiSkillGPUBackend:
     """ManiSkill3 with sim_backend=gpu: one GPU-parallel environment holding every row of the
     worker (num_envs of them), stepped in one call, ended rows reset together with
@@ -185,7 +202,10 @@ class ManiSkillGPUBackend:
         if "max_episode_steps" in options:
             kwargs["max_episode_steps"] = int(options["max_episode_steps"])
         self.torch = torch
-        self.env = gym.make(task, **kwargs)
+        try:
+            self.env = gym.make(task, **kwargs)
+        except Exception as error:
+            raise physx_gpu_library_error(error) from error
         self.n = num_envs
         self.seeds = [0] * num_envs
         self.rgb = self.state = None

@@ -70,6 +70,32 @@ import TestSupport
     #expect(env.rgb.contains { $0 != 0 } && env.failures.isEmpty)
   }
 
+  /// SAPIEN fetches its PhysX GPU library from GitHub on first GPU use; where that fails (an
+  /// offline machine), the worker's error says which release to unzip where. Where the library is
+  /// in place, the original error stands.
+  @Test(.enabled(if: ready("maniskill"))) func missingPhysXGPULibraryIsNamed() throws {
+    let home = try temporaryDirectory("sapien-home")
+    defer { try? FileManager.default.removeItem(atPath: home) }
+    let script = """
+      import os, sys
+      os.environ["HOME"] = sys.argv[1]
+      sys.path.insert(0, sys.argv[2])
+      import sapien.physx, env_worker
+      print(env_worker.physx_gpu_library_error(ConnectionError("github.com unreachable")))
+      folder = os.path.join(sys.argv[1], ".sapien", "physx", sapien.physx.version())
+      os.makedirs(folder)
+      open(os.path.join(folder, "libPhysXGpu_64.so"), "w").close()
+      print(env_worker.physx_gpu_library_error(ConnectionError("another failure")))
+      """
+    let python = repositoryRoot + "/.venv-maniskill/bin/rlinf-python"
+    let lines = try runProgram(python, ["-c", script, home, repositoryRoot + "/tools"]).split(separator: "\n").map(String.init)
+    let version = try runProgram(python, ["-c", "import sapien.physx; print(sapien.physx.version())"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(lines.count == 2)
+    #expect(lines.first?.contains("not in \(home)/.sapien/physx/\(version)") == true)
+    #expect(lines.first?.contains("github.com unreachable") == true && lines.first?.contains("release \(version)") == true)
+    #expect(lines.last == "another failure")
+  }
+
   @Test(.enabled(if: ready("libero"))) func liberoSpatial() throws {
     try Self.runOneUpdate("libero", task: "libero_spatial/0")
   }
