@@ -20,13 +20,17 @@ import Torch
     return (cpu, gpu)
   }
 
+  /// Seeded images [3, 64, 64, 3] and states [3, 5].
+  static func observations() throws -> (images: Tensor, state: Tensor) {
+    (try testImages(3), try Tensor.randn([3, 5], generator: Generator(seed: 8)))
+  }
+
   /// Actions decoded on the GPU (KV-cached for OpenVLA, one parallel forward for OFT) get the
   /// log-probs, entropies and values there that the CPU policy gives the same tokens.
   @Test(arguments: [ActionHead.openvla, .oft])
   func actionsDecodedOnTheGPUScoreAsOnTheCPU(head: ActionHead) throws {
     let (cpu, gpu) = try Self.pair(head)
-    let images = try testImages(3)
-    let state = try Tensor.randn([3, 5], generator: Generator(seed: 8))
+    let (images, state) = try Self.observations()
     let sampling = SamplingSettings(temperature: 1.0)
     let acted = try Autograd.withNoGrad {
       try gpu.act(images: images, instructions: Self.instructions, state: state, sampling: sampling, generator: Generator(seed: 7))
@@ -65,8 +69,7 @@ import Torch
   @Test(arguments: [ActionHead.openvla, .oft])
   func gradientsMatchTheCPU(head: ActionHead) throws {
     let (cpu, gpu) = try Self.pair(head)
-    let images = try testImages(3)
-    let state = try Tensor.randn([3, 5], generator: Generator(seed: 8))
+    let (images, state) = try Self.observations()
     let sampling = SamplingSettings(temperature: 1.0)
     let tokens = try Autograd.withNoGrad {
       try cpu.act(images: images, instructions: Self.instructions, state: state, sampling: sampling, generator: Generator(seed: 3)).tokens
