@@ -160,7 +160,8 @@ class ManiSkillBackend:
 
 def physx_gpu_library_error(error):
     """SAPIEN fetches its PhysX GPU library from GitHub on first GPU use (into
-    ~/.sapien/physx/VERSION/): where that failed, say where the library must go."""
+    ~/.sapien/physx/VERSION/): where that failed, an error that says where the library must go;
+    None where the library is in place (the failure was something else)."""
     from pathlib import Path
 
     import sapien.physx
@@ -168,7 +169,7 @@ def physx_gpu_library_error(error):
     version = sapien.physx.version()
     folder = Path.home() / ".sapien" / "physx" / version
     if (folder / "libPhysXGpu_64.so").exists():
-        return error
+        return None
     return ValueError(
         f"sim_backend gpu: SAPIEN's PhysX GPU library is not in {folder} and fetching it failed ({error}); "
         f"on a machine that reaches GitHub, download linux-so.zip of release {version} from "
@@ -205,7 +206,10 @@ class ManiSkillGPUBackend:
         try:
             self.env = gym.make(task, **kwargs)
         except Exception as error:
-            raise physx_gpu_library_error(error) from error
+            clearer = physx_gpu_library_error(error)
+            if clearer is None:
+                raise
+            raise clearer from error
         self.n = num_envs
         self.seeds = [0] * num_envs
         self.rgb = self.state = None
