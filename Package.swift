@@ -59,6 +59,7 @@ let package = Package(
     .executable(name: "bench-policy-swift", targets: ["PolicyBench"]),
     .executable(name: "bench-pipeline-swift", targets: ["PipelineBench"]),
     .executable(name: "bench-workers-swift", targets: ["WorkerBench"]),
+    .executable(name: "bench-rl-swift", targets: ["RLBench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -143,7 +144,7 @@ let package = Package(
     // rlinf-sft: demonstrations -> supervised fine-tuning -> success rate in the simulator.
     .executableTarget(
       name: "SFTTool",
-      dependencies: ["CSys", "Pipeline", "RL", "Models", "Sim", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["CSys", "Checkpoints", "Config", "Pipeline", "RL", "Models", "Sim", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // rlinf-train: one PPO/GRPO job from a YAML config, in the foreground.
     .executableTarget(
       name: "TrainTool",
@@ -164,6 +165,8 @@ let package = Package(
     .executableTarget(name: "PipelineBench", dependencies: ["CSys", "Config", "Pipeline"], path: "Sources/Benchmarks/PipelineBench"),
     // The Swift half of tools/bench-workers.
     .executableTarget(name: "WorkerBench", dependencies: ["Sim"], path: "Sources/Benchmarks/WorkerBench"),
+    // The Swift half of tools/bench-rl.
+    .executableTarget(name: "RLBench", dependencies: ["CSys", "Config", "Pipeline", "Sim"], path: "Sources/Benchmarks/RLBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "RLTests", dependencies: ["Config", "RL", "Models", "Torch", "TestSupport"], exclude: ["Reference"]),

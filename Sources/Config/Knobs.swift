@@ -26,9 +26,13 @@ public enum Granularity: String, Sendable, CaseIterable {
 }
 
 /// `algorithm.bootstrap_type`: which episode ends inside a rollout window earn
-/// + gamma * V(final observation): `standard` on truncation only, `always` also on termination.
+/// + gamma * V(final observation): `standard` on truncation only, `always` also on termination
+/// (RLinf's two), `none` never: a time-limit truncation ends the episode like a failure, for
+/// tasks whose time limit is part of the task and whose observations do not show the time (a
+/// critic that cannot see the clock values a timed-out failure like a state that will still
+/// succeed, and the failure then costs nothing).
 public enum BootstrapType: String, Sendable, CaseIterable {
-  case standard, always
+  case standard, always, none
 }
 
 /// `actor.model.model_type`: the policy head.
@@ -39,7 +43,21 @@ public enum PolicyModelType: String, Sendable, CaseIterable {
   case openvlaOFT = "openvla_oft"
 }
 
-/// `env.*.reward_mode`: sparse success, or RLinf's shaped terms.
+/// `actor.model.precision`: the number format of the policy's matmuls.
+public enum Precision: String, Sendable, CaseIterable {
+  case fp32
+  /// bfloat16 matmuls (autocast) over float32 weights.
+  case bf16
+}
+
+/// `env.*.reward_mode`: sparse success, RLinf's shaped terms, or those plus reaching.
 public enum RewardMode: String, Sendable, CaseIterable {
-  case sparse, shaped
+  /// 1 at success (the embedded simulator; ManiSkill's `sparse`).
+  case sparse
+  /// Differenced potential of grasp, held grasp, progress towards the goal and success (RLinf's
+  /// ManiSkill terms; ManiSkill's `normalized_dense`).
+  case shaped
+  /// `shaped` plus a reach term (the palm closing in on the target) and a cube's jaw alignment,
+  /// so the approach is rewarded before any grasp (embedded simulator only).
+  case dense
 }

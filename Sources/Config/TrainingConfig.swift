@@ -32,6 +32,11 @@ public struct SFTConfig: Sendable {
   public var steps = 1000
   public var batchSize = 32
   public var lr = 1e-3
+  /// `lr_schedule`: `constant`, or `cosine` (5% linear warm-up, then cosine decay to zero).
+  public var cosineSchedule = false
+  /// `confusable_distractors`: the share of each task's demonstrations whose distractors take
+  /// the other env.train tasks' target colours, so the instruction decides which object to take.
+  public var confusableDistractors = 0.0
   public init() {}
 }
 
@@ -45,6 +50,9 @@ public struct RunnerConfig: Sendable {
   public var maxEpochs = 100
   /// `val_check_interval`: evaluate every N iterations (-1: never).
   public var valCheckInterval = -1
+  /// `val_before_train`: evaluate the starting policy (e.g. the SFT base) before the first
+  /// iteration, logged as step 0, so learning curves start at the base.
+  public var valBeforeTrain = false
   /// `save_interval`: checkpoint every N iterations (-1: never).
   public var saveInterval = -1
   /// `keep_last_checkpoints`: complete checkpoints kept (besides the best-evaluated one).
@@ -182,6 +190,16 @@ public struct ModelConfig: Sendable {
   /// `white_balance`: grey-world white balance of the policy's images (Models' ViTConfig) in the
   /// tiny configuration built here or by the SFT warm start; a checkpoint must agree.
   public var whiteBalance = false
+  /// `patch_pool`: the tiny configuration average-pools its image patch grid by this factor per
+  /// side before the language model (Models' VLAConfig.patchPool; 2 = a quarter of the image
+  /// tokens); a checkpoint must agree.
+  public var patchPool = 1
+  /// `precision`: `fp32`, or `bf16` (matmuls in bfloat16 through autocast, weights, optimizer
+  /// state, log-probs and values in float32) for training, rollout and evaluation.
+  public var precision = Precision.fp32
+  /// `use_film`: the tiny configuration conditions its vision encoder on the instruction
+  /// (FiLM, as OpenVLA-OFT+); a checkpoint must agree.
+  public var useFilm = false
   public var addValueHead = true
   public var valueType = Granularity.chunkLevel
   public init() {}

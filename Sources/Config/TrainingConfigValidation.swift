@@ -56,6 +56,7 @@ extension TrainingConfig {
     try require(m.numActionChunks >= 1, "actor.model.num_action_chunks", "must be at least 1, got \(m.numActionChunks)")
     try require(m.modelType == .openvlaOFT || m.numActionChunks == 1, "actor.model.num_action_chunks",
                 "openvla decodes one action per forward: num_action_chunks must be 1, got \(m.numActionChunks)")
+    try require([1, 2, 4, 8].contains(m.patchPool), "actor.model.patch_pool", "must be 1, 2, 4 or 8 (it divides the patch grid), got \(m.patchPool)")
     try require(m.valueType != .tokenLevel, "actor.model.value_type", "values are action_level or chunk_level")
     try require(a.rewardType != .tokenLevel, "algorithm.reward_type", "rewards are action_level or chunk_level")
 
@@ -83,6 +84,8 @@ extension TrainingConfig {
       try require(["train", "vision", "semantic", "execution"].contains(e.split), "env.\(name).split",
                   "unknown split \"\(e.split)\" (train, vision, semantic, execution)")
       try require(e.numThreads >= 1, "env.\(name).num_threads", "must be at least 1")
+      try require(e.rewardMode != .dense || e.simulatorType == "embedded", "env.\(name).reward_mode",
+                  "dense (reach and alignment terms) needs the embedded simulator's state; \(e.simulatorType) offers sparse or shaped")
     }
     try require(actor.microBatchSize >= 1 && actor.globalBatchSize % actor.microBatchSize == 0, "actor.global_batch_size",
                 "\(actor.globalBatchSize) is not a multiple of micro_batch_size \(actor.microBatchSize)")
@@ -92,6 +95,8 @@ extension TrainingConfig {
     try require(rollout.pipelineStageNum >= 1 && train.totalNumEnvs % rollout.pipelineStageNum == 0, "rollout.pipeline_stage_num",
                 "must be at least 1 and divide env.train.total_num_envs \(train.totalNumEnvs)")
     try require(rollout.numThreads >= 1, "rollout.num_threads", "must be at least 1")
+    try require((0...1).contains(sft.confusableDistractors), "sft.confusable_distractors", "is a share of the demonstrations: 0 to 1, got \(sft.confusableDistractors)")
+    try require(sft.steps >= 1 && sft.batchSize >= 1 && sft.episodesPerTask >= 1, "sft.steps", "steps, batch_size and episodes_per_task must be positive")
     let sub = train.totalNumEnvs / max(rollout.pipelineStageNum, 1)
     if a.advType == .grpo {
       try require(sub % a.groupSize == 0, "rollout.pipeline_stage_num",

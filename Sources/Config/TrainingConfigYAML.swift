@@ -34,6 +34,7 @@ extension TrainingConfig {
     let run = try r.section("runner")
     runner.maxEpochs = try run.int("max_epochs", runner.maxEpochs)
     runner.valCheckInterval = try run.int("val_check_interval", runner.valCheckInterval)
+    runner.valBeforeTrain = try run.bool("val_before_train", runner.valBeforeTrain)
     runner.saveInterval = try run.int("save_interval", runner.saveInterval)
     runner.keepLastCheckpoints = try run.int("keep_last_checkpoints", runner.keepLastCheckpoints)
     let logger = try run.section("logger")
@@ -90,6 +91,9 @@ extension TrainingConfig {
     actor.model.actionDim = try m.int("action_dim", actor.model.actionDim)
     actor.model.useProprio = try m.bool("use_proprio", actor.model.useProprio)
     actor.model.whiteBalance = try m.bool("white_balance", actor.model.whiteBalance)
+    actor.model.patchPool = try m.int("patch_pool", actor.model.patchPool)
+    actor.model.precision = try m.choice("precision", actor.model.precision)
+    actor.model.useFilm = try m.bool("use_film", actor.model.useFilm)
     actor.model.addValueHead = try m.bool("add_value_head", algorithm.lossType == .actorCritic)
     actor.model.valueType = try m.choice("value_type", actor.model.valueType)
     let o = try act.section("optim")
@@ -112,6 +116,10 @@ extension TrainingConfig {
     sft.steps = try w.int("steps", sft.steps)
     sft.batchSize = try w.int("batch_size", sft.batchSize)
     sft.lr = try w.double("lr", sft.lr)
+    let schedule = try w.string("lr_schedule", sft.cosineSchedule ? "cosine" : "constant")
+    guard ["constant", "cosine"].contains(schedule) else { throw ConfigError(w.key("lr_schedule"), "unknown value \"\(schedule)\" (expected one of: constant, cosine)") }
+    sft.cosineSchedule = schedule == "cosine"
+    sft.confusableDistractors = try w.double("confusable_distractors", sft.confusableDistractors)
 
     let c = try r.section("cluster")
     cluster.placementMode = try c.has("placement_mode") ? c.choice("placement_mode", PlacementMode.collocated) : nil

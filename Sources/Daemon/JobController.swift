@@ -66,6 +66,8 @@ final class JobController: @unchecked Sendable {
   private var placement: [String] = []
   private var store: CheckpointStore?
   private var lastError: String?
+  /// The warm start's last logged training step (nil before the first, and outside it).
+  private var warmStart: SFTRun.Progress?
   private var thread: Thread?
 
   init(
@@ -99,6 +101,7 @@ final class JobController: @unchecked Sendable {
       pauseRequested = false
       stopRequested = false
       lastError = nil
+      warmStart = nil
       history = []
       lastMetrics = [:]
       lastEval = [:]
@@ -180,8 +183,9 @@ final class JobController: @unchecked Sendable {
     condition.withLock {
       let elapsed = Date().timeIntervalSince(startedAt)
       let maxEpochs = liveConfig?.runner.maxEpochs ?? 0
-      let eta: JSONValue = maxEpochs > 0 && iterationsThisStart > 0
+      var eta: JSONValue = maxEpochs > 0 && iterationsThisStart > 0
         ? .number(elapsed / Double(iterationsThisStart) * Double(max(0, maxEpochs - iteration))) : .null
+      if phase == .warmStart { eta = warmStart.map { .number($0.secondsLeft) } ?? .null }
       func metric(_ key: String) -> JSONValue { lastMetrics[key].map(JSONValue.number) ?? .null }
       var result: [String: JSONValue] = [
         "phase": .string(phase.rawValue),
@@ -191,6 +195,9 @@ final class JobController: @unchecked Sendable {
         "max_epochs": .number(Double(maxEpochs)),
         "environment_steps": .number(Double(environmentSteps)),
         "success_once": metric("env/success_once"),
+        "success_recent": metric("env/success_recent"),
+        "success_recent_episodes": metric("env/success_recent_episodes"),
+        "end_to_end_env_steps_per_second": metric("runner/env_steps_per_second"),
         "eval_success_once": lastEval["eval/success_once"].map(JSONValue.number) ?? .null,
         "env_steps_per_second": metric("env/steps_per_second"),
         "eta_seconds": eta,
@@ -202,6 +209,12 @@ final class JobController: @unchecked Sendable {
         "error": lastError.map(JSONValue.string) ?? .null,
       ]
       if let latest = store?.latest() { result["latest_checkpoint"] = .string(latest.path) }
+      if phase == .warmStart, let p = warmStart, let config = liveConfig {
+        result["warm_start"] = .object([
+          "step": .number(Double(p.step)), "steps": .number(Double(config.sft.steps)), "loss": .number(p.loss),
+          "samples_per_second": .number(p.samplesPerSecond),
+        ])
+      }
       return .object(result)
     }
   }
@@ -245,7 +258,9 @@ final class JobController: @unchecked Sendable {
       let hasCheckpoint = FileManager.default.fileExists(atPath: directory + "/checkpoints/latest")
       if config.sft.enabled && !hasCheckpoint {
         setPhase(.warmStart)
-        let path = try SFTWarmStart.run(config) { self.logger.info("\($0)") }
+        let path = try SFTWarmStart.run(
+          config, log: { self.logger.info("\($0)") }, progress: { p in self.condition.withLock { self.warmStart = p } },
+          shouldStop: { self.condition.withLock { self.stopRequested } })
         config.actor.model.modelPath = path
       }
       setPhase(.starting)
@@ -269,10 +284,22 @@ final class JobController: @unchecked Sendable {
         logger.info("job \(name): started fresh, \(run.policy.parameterCount) parameters, \(run.collector.numEnvs) environments")
       }
       for line in run.placement.summary { logger.info("placement: \(line)") }
+      if let metrics = try run.evaluateBeforeTraining() {
+        logger.info(Logger.Message(stringLiteral: String(format: "eval before training: success %.1f%%", 100 * (metrics["eval/success_once"] ?? .nan))))
+        condition.withLock { lastEval = ["eval/success_once": metrics["eval/success_once"] ?? .nan] }
+        onMetrics(0, metrics)
+      }
       try loop(run)
       setPhase(.stopping)
       try run.finish()
       logger.info("job \(name): finished at iteration \(run.iteration)")
+      if let best = run.checkpoints.best(), let success = best.evalSuccess {
+        // The policy the job hands over: its best periodic evaluation (the newest on ties).
+        logger.info(Logger.Message(stringLiteral: String(format: "job %@: hands over %@ (iteration %d, periodic evaluation %.1f%%)", name, best.path, best.step, 100 * success)))
+      }
+      setPhase(.finished)
+    } catch let stopped as SFTRun.Stopped {
+      logger.info("job \(name): \(stopped); the warm start runs again from its beginning when the job starts next")
       setPhase(.finished)
     } catch {
       logger.error("job \(name) failed: \(error)")
@@ -322,8 +349,7 @@ final class JobController: @unchecked Sendable {
       }
       let embedded = section.simulatorType == "embedded"
       let result = try run.evaluate(section, video: embedded ? try run.videoPath(split: split) : nil)
-      let table = run.directory + "/eval/step_\(run.iteration)_\(embedded ? split : section.simulatorType)"
-      try EvaluationReport.write(result, title: "\(run.config.runner.experimentName), iteration \(run.iteration), \(embedded ? "split " + split : section.simulatorType)", to: table)
+      let table = try run.writeEvaluationTable(result, section: section)
       logger.info("evaluation table: \(table).md")
       let metrics = result.metrics(prefix: "eval/\(split)")
       condition.withLock { lastEval = ["eval/success_once": result.successRate] }
@@ -349,11 +375,12 @@ final class JobController: @unchecked Sendable {
       let elapsed = Date().timeIntervalSince(startedAt)
       return (max > 0 ? elapsed / Double(iterationsThisStart) * Double(Swift.max(0, max - run.iteration)) : .nan, max)
     }
-    let success = metrics["env/success_once"] ?? .nan
+    let success = metrics["env/success_recent"] ?? .nan
     var line = String(
-      format: "iter %d/%@  env steps %d  success %.2f  reward %.3f  %.0f env steps/s  ETA %@",
-      run.iteration, maxEpochs < 0 ? "inf" : "\(maxEpochs)", run.environmentSteps, success, metrics["rollout/rewards"] ?? .nan,
-      metrics["env/steps_per_second"] ?? .nan, eta.isFinite ? Self.duration(eta) : "-")
+      format: "iter %d/%@  env steps %d  success %.2f (last %d episodes)  reward %.3f  %.0f env steps/s (rollout %.0f)  ETA %@",
+      run.iteration, maxEpochs < 0 ? "inf" : "\(maxEpochs)", run.environmentSteps, success, Int(metrics["env/success_recent_episodes"] ?? 0),
+      metrics["rollout/rewards"] ?? .nan, metrics["runner/env_steps_per_second"] ?? .nan, metrics["env/steps_per_second"] ?? .nan,
+      eta.isFinite ? Self.duration(eta) : "-")
     if let eval = metrics["eval/success_once"] { line += String(format: "  eval %.2f", eval) }
     logger.info(Logger.Message(stringLiteral: line))
     notifier.notify(String(format: "STATUS=%@: iteration %d, success %.2f", run.config.runner.experimentName, run.iteration, success))

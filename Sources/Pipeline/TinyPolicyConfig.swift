@@ -9,6 +9,6 @@ extension ModelConfig {
     VLAConfig.tiny(
       head: modelType == .openvlaOFT ? .oft : .openvla, numActionChunks: numActionChunks,
       textVocabulary: textVocabulary, proprioDim: useProprio ? TabletopEnv.stateSize : 0,
-      whiteBalance: whiteBalance)
+      whiteBalance: whiteBalance, patchPool: patchPool, film: useFilm)
   }
 }

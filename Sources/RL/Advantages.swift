@@ -34,10 +34,11 @@ public enum Advantages {
 
   /// Partial reset: the last reward of an episode gets + gamma * V(final observation), so a
   /// cut-off episode is valued as continuing: `standard` on truncation only, `always` on
-  /// truncation and termination. All [T, B].
+  /// truncation and termination, `none` never. All [T, B].
   public static func bootstrap(
     rewards: Tensor, finalValues: Tensor, terminated: Tensor, truncated: Tensor, gamma: Double, type: BootstrapType
   ) throws -> Tensor {
+    if type == .none { return rewards }
     let eligible = type == .standard ? truncated : try truncated.logicalOr(terminated)
     return try rewards + finalValues * eligible.to(dtype: rewards.dtype) * gamma
   }

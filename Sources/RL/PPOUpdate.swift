@@ -1,9 +1,10 @@
 import Torch
 
 /// PPO's optimisation phase over one rollout's samples: `updateEpochs` passes of shuffled
-/// minibatches of `globalBatchSize` samples, each accumulated over micro-batches of
-/// `microBatchSize`, then gradient clipping and one AdamW step; a step whose loss or gradient is
-/// not finite is skipped (counted, weights untouched). GRPO is the same update without a critic.
+/// minibatches of `globalBatchSize` samples (all of them when there are fewer), each accumulated
+/// over micro-batches of at most `microBatchSize`, then gradient clipping and one AdamW step; a
+/// step whose loss or gradient is not finite is skipped (counted, weights untouched). GRPO is
+/// the same update without a critic.
 public struct PPOUpdateConfig: Sendable {
   public var clipRatioLow = 0.2
   public var clipRatioHigh = 0.28
@@ -30,9 +31,7 @@ public struct PPOUpdateConfig: Sendable {
     guard globalBatchSize >= 1, microBatchSize >= 1, globalBatchSize % microBatchSize == 0 else {
       throw TorchError("global_batch_size \(globalBatchSize) must be a positive multiple of micro_batch_size \(microBatchSize)")
     }
-    guard samples >= globalBatchSize else {
-      throw TorchError("the rollout holds \(samples) samples, fewer than global_batch_size \(globalBatchSize)")
-    }
+    guard samples >= 1 else { throw TorchError("the update has no samples") }
   }
 }
 
@@ -67,6 +66,14 @@ public struct PPOSamples {
 
   public var count: Int { oldLogProbs.size(0) }
 
+  /// Samples `rows` [M] int64 of these, in that order.
+  public func selecting(_ rows: Tensor) throws -> PPOSamples {
+    func pick(_ t: Tensor?) throws -> Tensor? { try t?.indexSelect(dim: 0, index: rows.to(device: t!.device)) }
+    return PPOSamples(
+      oldLogProbs: try pick(oldLogProbs)!, advantages: try pick(advantages)!, mask: try pick(mask)!, returns: try pick(returns),
+      oldValues: try pick(oldValues), entropyMask: try pick(entropyMask), lengths: try pick(lengths))
+  }
+
   /// The same samples on `device` (where the policy recomputes its log-probs).
   public func to(device: Device) throws -> PPOSamples {
     func move(_ t: Tensor?) throws -> Tensor? { try t?.to(device: device) }
@@ -96,10 +103,12 @@ public struct PPOMetrics: Sendable {
 }
 
 public enum PPOUpdate {
-  /// Runs the update. `recompute(indices)` runs the policy (with gradients) on those samples.
+  /// Runs the update. `recompute(indices)` runs the policy (with gradients) on those samples;
+  /// the micro-batches of an optimizer step are spread over `work`'s workers (data parallel),
+  /// so `recompute` must be safe to call from several threads at once.
   public static func run(
-    _ samples: PPOSamples, config: PPOUpdateConfig, optimizer: AdamW, shuffleSeed: UInt64,
-    recompute: ([Int]) throws -> Recomputed
+    _ samples: PPOSamples, config: PPOUpdateConfig, optimizer: AdamW, shuffleSeed: UInt64, work: ParallelWork = SerialWork(),
+    recompute: @escaping ([Int]) throws -> Recomputed
   ) throws -> PPOMetrics {
     try config.validate(samples: samples.count)
     if config.criticOnly && !optimizer.groups.contains(where: { $0.name == config.valueGroup }) {
@@ -109,22 +118,22 @@ public enum PPOUpdate {
     let generator = try Generator(seed: shuffleSeed)
     var sums: [String: Double] = [:]
     var metrics = PPOMetrics()
-    let microPerStep = config.globalBatchSize / config.microBatchSize
+    let batch = min(config.globalBatchSize, samples.count)
+    let micros = (batch + config.microBatchSize - 1) / config.microBatchSize
     for _ in 0..<config.updateEpochs {
       // A random permutation: the order of uniform samples.
       let order = try Tensor.rand([samples.count], generator: generator).topK(samples.count, dim: 0).indices.ints()
-      for start in stride(from: 0, through: samples.count - config.globalBatchSize, by: config.globalBatchSize) {
+      for start in stride(from: 0, through: samples.count - batch, by: batch) {
         optimizer.zeroGrad()
-        var finite = true
-        var stepSums: [String: Double] = [:]
-        for micro in 0..<microPerStep {
-          let rows = Array(order[(start + micro * config.microBatchSize)..<(start + (micro + 1) * config.microBatchSize)])
-          let (loss, parts) = try microBatchLoss(samples, rows: rows, config: config, recompute: recompute)
-          let value = try loss.item()
-          guard value.isFinite else { finite = false; break }
-          try (loss / Double(microPerStep)).backward()
-          for (key, v) in parts { stepSums[key, default: 0] += v / Double(microPerStep) }
+        // Gradient accumulation over the micro-batches, side by side on the workers; each
+        // micro-batch's mean weighs by its share of the minibatch.
+        let (parts, finite) = try DataParallel.gradients(of: parameters, shards: micros, work: work) { micro in
+          let (from, to) = (start + micro * batch / micros, start + (micro + 1) * batch / micros)
+          let (loss, parts) = try microBatchLoss(samples, rows: Array(order[from..<to]), config: config, recompute: recompute)
+          return (try loss * (Double(to - from) / Double(batch)), (parts, Double(to - from) / Double(batch)))
         }
+        var stepSums: [String: Double] = [:]
+        for (micro, weight) in parts { for (key, v) in micro { stepSums[key, default: 0] += v * weight } }
         if config.criticOnly {
           for group in optimizer.groups where group.name != config.valueGroup { for (_, p) in group.parameters { p.zeroGrad() } }
         }

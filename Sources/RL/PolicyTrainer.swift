@@ -13,6 +13,9 @@ public final class PolicyTrainer {
   public private(set) var config: TrainingConfig
   /// Updates done so far (the global step; restored when a run resumes from a checkpoint).
   public var updates = 0
+  /// Where the update's micro-batches run: side by side on the pipeline's actor workers, or one
+  /// after another on the calling thread.
+  public var work: ParallelWork = SerialWork()
 
   public init(policy: VLAPolicy, config: TrainingConfig) throws {
     self.policy = policy
@@ -45,6 +48,7 @@ public final class PolicyTrainer {
     let a = config.algorithm
     let k = first.chunk
     let withCritic = a.lossType == .actorCritic
+    let started = ContinuousClock.now
     let estimates = try windows.map { try RolloutAdvantages(buffer: $0, algorithm: a, autoReset: autoReset) }
     var metrics: [String: Double] = [:]
     for estimate in estimates {
@@ -64,6 +68,7 @@ public final class PolicyTrainer {
     let expandedMask = try mask.unsqueeze(1).expand(advantages.shape)
     if a.advType == .gae && a.normalizeAdvantages { advantages = try Advantages.normalize(advantages, mask: expandedMask) }
     let selected = try advantages.maskedSelect(expandedMask)
+    metrics["time/cal_adv_and_returns"] = (ContinuousClock.now - started).seconds
     metrics["rollout/advantages_mean"] = try selected.mean().item()
     metrics["rollout/advantages_max"] = try selected.max().item()
     metrics["rollout/advantages_min"] = try selected.min().item()
@@ -78,6 +83,11 @@ public final class PolicyTrainer {
       returns: returns, oldValues: oldValues,
       entropyMask: try GranularityShapes.mask(mask, to: a.entropyType, chunk: k))
     if a.normalizeTrajectoryLength { samples.lengths = try joined { estimates[$0].lengths } }
+    // Only samples that count are trained on: steps after an episode ended (auto_reset false)
+    // and groups the success filter dropped would only add zeros to the loss at full cost.
+    let kept = try Tensor.arange(0, Double(mask.size(0))).maskedSelect(mask).ints()
+    samples = try samples.selecting(Tensor(kept.map(Int64.init)))
+    metrics["train/actor/trained_samples"] = Double(kept.count)
 
     var update = PPOUpdateConfig()
     update.clipRatioLow = a.clipRatioLow
@@ -99,10 +109,11 @@ public final class PolicyTrainer {
     let instructions = windows.flatMap { $0.instructions.flatMap { $0 } }
     let tokens = try joined { try flat(windows[$0].tokens) }  // [N, K, 7]
     let sampling = trainSampling
-    let result = try PPOUpdate.run(samples.to(device: policy.device), config: update, optimizer: optimizer, shuffleSeed: UInt64(config.actor.seed) &+ UInt64(updates)) { rows in
-      let index = try Tensor(rows.map(Int64.init))
+    let policy = self.policy
+    let result = try PPOUpdate.run(samples.to(device: policy.device), config: update, optimizer: optimizer, shuffleSeed: UInt64(config.actor.seed) &+ UInt64(updates), work: work) { rows in
+      let index = try Tensor(rows.map { Int64(kept[$0]) })
       let out = try policy.evaluate(
-        images: images.indexSelect(dim: 0, index: index), instructions: rows.map { instructions[$0] },
+        images: images.indexSelect(dim: 0, index: index), instructions: rows.map { instructions[kept[$0]] },
         state: state.map { try $0.indexSelect(dim: 0, index: index) }, tokens: tokens.indexSelect(dim: 0, index: index), sampling: sampling)
       return Recomputed(
         logProbs: try GranularityShapes.reduce(out.logProbs, to: a.logprobType),
@@ -127,4 +138,9 @@ public final class PolicyTrainer {
     let total = try r.variance().item()
     return total > 0 ? 1 - (try residual.variance().item()) / total : 0
   }
+}
+
+extension Duration {
+  /// The duration in seconds.
+  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

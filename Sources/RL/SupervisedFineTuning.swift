@@ -19,17 +19,27 @@ public enum SupervisedFineTuning {
   }
 
   /// One optimiser step on a batch; gradients clipped to `maxGradNorm`. A non-finite loss or
-  /// gradient skips the update (the weights stay as they were).
+  /// gradient skips the update (the weights stay as they were). The batch is split over
+  /// `work`'s workers (data parallel: each differentiates its share, the gradients are summed).
   public static func step(
     policy: VLAPolicy, optimizer: AdamW, images: Tensor, instructions: [String], state: Tensor? = nil, targetTokens: Tensor,
-    maxGradNorm: Double
+    maxGradNorm: Double, work: ParallelWork = SerialWork()
   ) throws -> StepMetrics {
     optimizer.zeroGrad()
-    let value = try loss(policy: policy, images: images, instructions: instructions, state: state, targetTokens: targetTokens)
-    try value.backward()
-    let norm = try clipGradientNorm(optimizer.groups.flatMap { $0.parameters.map(\.tensor) }, maxNorm: maxGradNorm)
-    let lossValue = try value.item()
-    if lossValue.isFinite && norm.isFinite { try optimizer.step() }
+    let parameters = optimizer.groups.flatMap { $0.parameters.map(\.tensor) }
+    let b = images.size(0), shards = min(work.width, b)
+    let (losses, finite) = try DataParallel.gradients(of: parameters, shards: shards, work: work) { s in
+      let (start, end) = (s * b / shards, (s + 1) * b / shards)
+      func rows(_ t: Tensor) throws -> Tensor { try t.slice(dim: 0, start: start, end: end) }
+      let shardLoss = try loss(
+        policy: policy, images: rows(images), instructions: Array(instructions[start..<end]), state: state.map(rows),
+        targetTokens: rows(targetTokens))
+      let weight = Double(end - start) / Double(b)  // the batch mean is the weighted sum of shard means
+      return (try shardLoss * weight, try shardLoss.item() * weight)
+    }
+    let lossValue = finite ? losses.reduce(0, +) : .nan
+    let norm = finite ? try clipGradientNorm(parameters, maxNorm: maxGradNorm) : .nan
+    if finite && norm.isFinite { try optimizer.step() }
     return StepMetrics(loss: lossValue, gradNorm: norm)
   }
 }

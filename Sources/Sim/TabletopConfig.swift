@@ -10,6 +10,9 @@ public struct TabletopConfig: Sendable {
   public var imageSize = 64
   /// Also render the wrist camera.
   public var wristCamera = false
+  /// Render the third-person camera. Off (only with `wristCamera`), `rgb` and `finalRGB` stay
+  /// black: for a policy that sees the wrist camera alone, half the rendering is saved.
+  public var thirdPersonCamera = true
   /// Worker threads for physics and rendering (each owns a contiguous range of environments).
   public var threads = 1
   /// Base seed: reset-state ids and automatic resets derive episode seeds from it.
@@ -22,10 +25,19 @@ public struct TabletopConfig: Sendable {
   /// Dense reward (grasp, consecutive grasp, progress, success; differenced) instead of sparse
   /// success.
   public var shapedReward = false
+  /// With `shapedReward`, also a reach term (the palm closing in on the target) and, for cubes,
+  /// a jaw-alignment term in the potential (`EnvInstance.shapedPotential`), so the approach
+  /// earns reward before any grasp.
+  public var reachReward = false
   /// Overrides every task's own max_episode_steps.
   public var maxEpisodeSteps: Int? = nil
   /// Observation renderer: Vulkan where a device exists, else the CPU (identical images).
   public var renderer: RendererKind = .auto
+  /// Colour names the distractors are drawn from instead of the split's palette (the task's own
+  /// colours still excluded; nil, or nothing left after that: the split's palette). Expert
+  /// demonstrations with the other tasks' target colours as distractors make the instruction the
+  /// only way to tell which object to take.
+  public var distractorColors: [String]? = nil
   /// Vulkan physical device index (nil: the first GPU, else lavapipe).
   public var vulkanDevice: Int? = nil
 
@@ -34,6 +46,12 @@ public struct TabletopConfig: Sendable {
   func validate() throws {
     guard numEnvs >= 1 else { throw SimError.invalidConfig("numEnvs must be at least 1 (got \(numEnvs))") }
     guard (64...224).contains(imageSize) else { throw SimError.invalidConfig("imageSize must be 64...224 (got \(imageSize))") }
+    for name in distractorColors ?? [] where Palette.named(name) == nil {
+      throw SimError.invalidConfig("distractorColors: unknown colour \(name) (\(Palette.all.map(\.name).joined(separator: ", ")))")
+    }
+    guard thirdPersonCamera || wristCamera else {
+      throw SimError.invalidConfig("thirdPersonCamera and wristCamera are both off: no camera would be rendered")
+    }
     guard threads >= 1 else { throw SimError.invalidConfig("threads must be at least 1 (got \(threads))") }
     if let steps = maxEpisodeSteps, steps < 1 { throw SimError.invalidConfig("maxEpisodeSteps must be positive (got \(steps))") }
   }

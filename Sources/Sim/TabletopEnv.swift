@@ -69,7 +69,8 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
       let spec = specs[i % specs.count]
       let model = try models[spec.name] ?? TaskModel(task: spec)
       models[spec.name] = model
-      instances.append(try EnvInstance(taskModel: model, split: config.split))
+      instances.append(try EnvInstance(
+        taskModel: model, split: config.split, reachReward: config.reachReward, distractorColors: config.distractorColors?.compactMap(Palette.named)))
     }
     self.instances = instances
     tasks = instances.map(\.task)
@@ -217,11 +218,13 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
       return
     }
     let grasped = env.isGrasped()
+    let streak = env.graspStreak
     env.graspStreak = grasped ? env.graspStreak + 1 : 0
     let succeeded = env.isSuccess()
     env.successOnce = env.successOnce || succeeded
+    env.recordTrace(wasHolding: streak)
     if config.shapedReward {
-      let potential = env.shapedPotential(grasped: grasped)
+      let potential = env.shapedPotential(grasped: grasped, reach: env.reachReward)
       rewards[i] = Float(potential - env.potential)
       env.potential = potential
     } else {
@@ -260,7 +263,7 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
     let batch = RenderBatch(
       primitives: primitives.baseAddress!, counts: primitiveCounts.baseAddress!, views: views.baseAddress!,
       maxPrimitives: Self.maxPrimitives, side: imageSize)
-    try renderer.render(batch, range: range, into: rgb.baseAddress!)
+    if config.thirdPersonCamera { try renderer.render(batch, range: range, into: rgb.baseAddress!) }
     if let wristRGB {
       let wrist = RenderBatch(
         primitives: primitives.baseAddress!, counts: primitiveCounts.baseAddress!, views: wristViews.baseAddress!,
@@ -285,7 +288,9 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
         env: i, task: env.task.name, successOnce: env.successOnce, successAtEnd: success[i],
         episodeReturn: returns[i], length: env.step))
       guard config.autoReset else { continue }
-      (finalRGB.baseAddress! + i * imageBytes).update(from: rgb.baseAddress! + i * imageBytes, count: imageBytes)
+      if config.thirdPersonCamera {
+        (finalRGB.baseAddress! + i * imageBytes).update(from: rgb.baseAddress! + i * imageBytes, count: imageBytes)
+      }
       if let finalWristRGB, let wristRGB {
         (finalWristRGB.baseAddress! + i * imageBytes).update(from: wristRGB.baseAddress! + i * imageBytes, count: imageBytes)
       }
@@ -317,6 +322,13 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
 
   /// Steps taken in environment i's current episode.
   public func episodeStep(_ i: Int) -> Int { instances[i].step }
+  /// What has happened to environment i's target so far this episode.
+  public func trace(_ i: Int) -> EpisodeTrace { instances[i].trace }
+  /// The other objects environment i's episode has grasped so far, as "colour shape" ("green cube").
+  public func graspedOtherObjects(_ i: Int) -> [String] {
+    let e = instances[i]
+    return e.taskModel.layout.movables.indices.filter { e.trace.graspedOtherSlots & (1 << $0) != 0 }.map(e.objectDescription)
+  }
   /// Whether environment i's current episode has succeeded at some step.
   public func successOnce(_ i: Int) -> Bool { instances[i].successOnce }
   /// The seed environment i's current episode started from.

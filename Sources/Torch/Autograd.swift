@@ -39,6 +39,17 @@ extension Tensor {
 
 /// Autograd mode for the current thread.
 public enum Autograd {
+  /// d loss / d tensor for each of `tensors` (a scalar loss), without accumulating into their
+  /// `grad`: several threads can each differentiate their own loss over shared parameters and
+  /// the caller sums the results in a fixed order (data parallelism that stays deterministic).
+  /// Zeros for tensors the loss does not depend on.
+  public static func gradients(of loss: Tensor, withRespectTo tensors: [Tensor]) throws -> [Tensor] {
+    var out = [ct_tensor?](repeating: nil, count: tensors.count)
+    let inputs: [ct_tensor?] = tensors.map(\.raw)
+    try check(ct_autograd_grad(loss.raw, inputs, Int32(tensors.count), &out), "gradients")
+    return out.map { Tensor(owning: $0!) }
+  }
+
   public static var isEnabled: Bool { ct_grad_enabled() }
 
   /// Runs `body` with gradient recording off (inference, optimizer updates), restoring the

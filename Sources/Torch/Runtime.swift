@@ -11,10 +11,17 @@ public enum TorchRuntime {
   /// Whether the linked libtorch has a fused scaled-dot-product attention kernel (2.0 and later).
   public static var hasFusedAttention: Bool { ct_has_fused_attention() }
 
-  /// Intra-op threads used by libtorch kernels on this process (per stage in the pipeline).
+  /// Intra-op threads used by libtorch kernels on the calling thread (per stage in the
+  /// pipeline). libtorch gives each thread, at its first parallel operation, the count set last
+  /// by any thread; the setter first triggers that here and only then sets this thread's own
+  /// count, so a stage's count never depends on which other stage set one last (their kernels'
+  /// summation order, and so their results, would).
   public static var threads: Int {
     get { Int(ct_get_num_threads()) }
-    set { ct_set_num_threads(Int32(newValue)) }
+    set {
+      _ = ct_get_num_threads()
+      ct_set_num_threads(Int32(newValue))
+    }
   }
 
   /// Threads of OpenBLAS's own pool (false when the loaded BLAS is not OpenBLAS). Keep it at 1:

@@ -17,7 +17,7 @@ struct RlinfTrain: ParsableCommand {
   @Option(help: "Override runner.logger.experiment_name.") var name: String?
   @Option(help: "Override runner.logger.log_path.") var logPath: String?
   @Option(help: "Override env.train.tasks and env.eval.tasks (comma-separated task names).") var tasks: String?
-  @Flag(help: "Evaluate the starting policy on env.eval before training.") var evalFirst = false
+  @Flag(help: "Evaluate the starting policy on env.eval before training (runner.val_before_train).") var evalFirst = false
 
   func run() throws {
     csys_line_buffered_stdout()
@@ -31,18 +31,19 @@ struct RlinfTrain: ParsableCommand {
       training.env.train.tasks = names
       training.env.eval.tasks = names
     }
+    if evalFirst { training.runner.valBeforeTrain = true }
     try training.validate()
     let job = try RLRun(config: training, configText: try? String(contentsOfFile: config, encoding: .utf8))
     let a = training.algorithm
     for line in job.placement.summary { print("placement: " + line) }
     for note in job.collector.stages.notes { print("placement note: " + note) }
     print("\(a.advType == .gae ? "PPO" : "GRPO") on \(training.env.train.totalNumEnvs) envs, \(job.policy.config.head.rawValue) K=\(job.policy.config.numActionChunks), \(job.policy.parameterCount) parameters -> \(job.directory)")
-    if evalFirst {
-      let result = try job.evaluate(training.env.eval)
-      print(String(format: "eval before training: success %.1f%%", 100 * result.successRate))
-    }
     let start = Date()
     try job.run { step, m in
+      guard step > 0 else {
+        print(String(format: "eval before training: success %.1f%%", 100 * (m["eval/success_once"] ?? .nan)))
+        return
+      }
       let elapsed = Date().timeIntervalSince(start)
       let total = training.runner.maxEpochs
       let eta = total > 0 ? elapsed / Double(step) * Double(total - step) : .nan
@@ -50,12 +51,17 @@ struct RlinfTrain: ParsableCommand {
       let loss = m["train/actor/skipped_empty_iterations"] == 1 ? "skipped (every group filtered)"
         : String(format: "%.4f", m["train/actor/policy_loss"] ?? .nan)
       var line = String(
-        format: "iter %4d/%d  env steps %7d  success %.2f  reward %.3f  loss ",
-        step, total, job.environmentSteps, m["env/success_once"] ?? .nan, m["rollout/rewards"] ?? .nan)
-        + loss + String(format: "  %.0f env steps/s  ETA %.0f s", m["env/steps_per_second"] ?? .nan, eta)
+        format: "iter %4d/%d  env steps %7d  success %.2f (last %d episodes)  reward %.3f  loss ",
+        step, total, job.environmentSteps, m["env/success_recent"] ?? .nan, Int(m["env/success_recent_episodes"] ?? 0),
+        m["rollout/rewards"] ?? .nan)
+        + loss + String(format: "  %.0f env steps/s (rollout %.0f)  ETA %.0f s", m["runner/env_steps_per_second"] ?? .nan,
+                        m["env/steps_per_second"] ?? .nan, eta)
       if let eval = m["eval/success_once"] { line += String(format: "  eval %.2f", eval) }
       print(line)
     }
     print("done: \(job.iteration) iterations, checkpoint \(job.checkpointPath(job.iteration)), metrics \(job.directory)/metrics.jsonl")
+    if let best = job.checkpoints.best(), let success = best.evalSuccess {
+      print(String(format: "best periodic evaluation: iteration %d (%.1f%%), %@", best.step, 100 * success, best.path))
+    }
   }
 }

@@ -59,9 +59,12 @@ struct Rlinfctl: ParsableCommand {
     func run() throws {
       try connection.call(.status) { s in
         var lines = ["job: \(plain(s["job"] ?? .null)) (\(plain(s["phase"] ?? .null)))"]
+        if let w = s["warm_start"] {
+          lines.append("warm start: step \(plain(w["step"] ?? .null))/\(plain(w["steps"] ?? .null)), loss \(plain(w["loss"] ?? .null)), \(plain(w["samples_per_second"] ?? .null)) samples/s, ETA \(plain(s["eta_seconds"] ?? .null)) s")
+        }
         lines.append("iteration: \(plain(s["iteration"] ?? .null))/\(plain(s["max_epochs"] ?? .null)), environment steps \(plain(s["environment_steps"] ?? .null)), ETA \(plain(s["eta_seconds"] ?? .null)) s")
-        lines.append("success (training rollouts): \(plain(s["success_once"] ?? .null)), last eval: \(plain(s["eval_success_once"] ?? .null))")
-        lines.append("throughput: \(plain(s["env_steps_per_second"] ?? .null)) env steps/s; last iteration's stage seconds: \(plain(s["stage_seconds"] ?? .null).replacingOccurrences(of: "\n", with: ", "))")
+        lines.append("success: \(plain(s["success_recent"] ?? .null)) of the last \(plain(s["success_recent_episodes"] ?? .null)) training episodes, last eval: \(plain(s["eval_success_once"] ?? .null))")
+        lines.append("throughput: \(plain(s["end_to_end_env_steps_per_second"] ?? .null)) env steps/s end to end (rollout alone \(plain(s["env_steps_per_second"] ?? .null))); last iteration's stage seconds: \(plain(s["stage_seconds"] ?? .null).replacingOccurrences(of: "\n", with: ", "))")
         for line in s["placement"]?.array ?? [] { lines.append("placement: \(plain(line))") }
         if let latest = s["latest_checkpoint"]?.string { lines.append("latest checkpoint: \(latest)") }
         if let error = s["error"]?.string { lines.append("error: \(error)") }

@@ -92,6 +92,25 @@ import TestSupport
     #expect(rejection("env: {train: {simulator_type: isaac}}")?.key == "env.train.simulator_type")
   }
 
+  /// The learning-efficiency knobs: image-token pooling, bfloat16 matmuls, the dense reward with
+  /// its reach terms, and timeouts without a bootstrap.
+  @Test func readsEfficiencyKnobs() throws {
+    let config = try TrainingConfig.parse(yaml: """
+      algorithm: {bootstrap_type: none}
+      env: {train: {reward_mode: dense, max_steps_per_rollout_epoch: 48}}
+      actor: {model: {num_action_chunks: 4, patch_pool: 2, precision: bf16}}
+      """)
+    #expect(config.algorithm.bootstrapType == BootstrapType.none)
+    #expect(config.env.train.rewardMode == .dense)
+    #expect(config.actor.model.patchPool == 2 && config.actor.model.precision == .bf16)
+    let defaults = try TrainingConfig.parse(yaml: "")
+    #expect(defaults.actor.model.patchPool == 1 && defaults.actor.model.precision == .fp32)
+    #expect(rejection("actor: {model: {patch_pool: 3}}")?.key == "actor.model.patch_pool")
+    #expect(rejection("actor: {model: {precision: fp8}}")?.problem.contains("fp32, bf16") == true)
+    #expect(rejection("env: {train: {reward_mode: dense, simulator_type: maniskill, tasks: [PickCube-v1]}}")?.key == "env.train.reward_mode")
+    #expect(rejection("algorithm: {bootstrap_type: sometimes}")?.problem.contains("standard, always, none") == true)
+  }
+
   @Test func readsThePlacement() throws {
     let rlinfStyle = try TrainingConfig.parse(yaml: "cluster: {component_placement: {\"actor,env,rollout\": all}}")
     #expect(rlinfStyle.placementMode == .collocated)

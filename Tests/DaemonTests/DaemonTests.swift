@@ -73,6 +73,27 @@ import Glibc
     #expect(daemon.log.contains("rlinfd stopped"))
   }
 
+  /// During the SFT warm start, status shows its step, loss and ETA (text and JSON); a stop ends
+  /// the warm start before its last step, leaving no checkpoint that looks finished.
+  @Test func warmStartReportsProgressAndStops() throws {
+    let dir = try temporaryDirectory("rlinfd-warm")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let job = DaemonProcess.tinyJob + "\nsft: {enabled: true, episodes_per_task: 2, steps: 1000000, batch_size: 4}\n"
+    let daemon = try DaemonProcess(directory: dir, config: job)
+    let status = try daemon.waitForStatus("a warm-start step") { ($0["warm_start"]?["step"]?.number ?? 0) >= 50 }
+    #expect(status["phase"]?.string == "sft_warm_start")
+    #expect(status["warm_start"]?["steps"]?.number == 1_000_000)
+    #expect((status["warm_start"]?["loss"]?.number ?? .nan).isFinite)
+    #expect((status["eta_seconds"]?.number ?? 0) > 0, "the ETA of the warm start")
+    let text = try runProgram(try builtProduct("rlinfctl"), ["status", "--socket", daemon.socket])
+    #expect(text.contains("warm start: step") && text.contains("/1000000"), "\(text)")
+    #expect(try daemon.request(.stop).ok)
+    try daemon.waitForStatus("stopped") { $0["phase"]?.string == "finished" }
+    #expect(daemon.log.contains("stopped before step"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/runs/tiny/sft/checkpoint"))
+    #expect(try daemon.terminate() == 0)
+  }
+
   /// Only the daemon's user, root or its group may control it: a connection from another user
   /// (the socket made world-writable to let it connect) gets "permission denied".
   @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))

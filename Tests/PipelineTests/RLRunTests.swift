@@ -39,6 +39,34 @@ import Torch
     return c
   }
 
+  /// `val_before_train` records the starting policy's evaluation as step 0 (with its table); every
+  /// iteration reports the recent success with its episode count, whole-iteration throughput and
+  /// the cores each phase kept busy; GRPO trains only on the samples its mask counts.
+  @Test func baseEvaluationRecentSuccessAndBusyCores() throws {
+    let dir = try temporaryDirectory("rl-run-extras")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var config = Self.config(.grpo, directory: dir)
+    config.runner.valBeforeTrain = true
+    config.runner.maxEpochs = 1
+    try config.validate()
+    let job = try RLRun(config: config)
+    var seen: [Int] = []
+    var last: [String: Double] = [:]
+    try job.run { step, metrics in seen.append(step); last = metrics }
+    #expect(seen == [0, 1])
+    let lines = try String(contentsOfFile: dir + "/grpo/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    let base = (try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any])
+    #expect(base["step"] as? Int == 0 && (base["metrics"] as! [String: Double])["eval/success_once"] != nil)
+    #expect(FileManager.default.fileExists(atPath: dir + "/grpo/eval/step_0_train.md"))
+    #expect(last["env/success_recent_episodes"] == last["env/num_trajectories"], "the first iteration's episodes are all the recent ones")
+    #expect(last["runner/env_steps_per_second"]! > 0 && last["runner/env_steps_per_second"]! < last["env/steps_per_second"]!)
+    #expect(last["cores/generate_rollouts"]! > 0.2 && last["cores/actor_training"]! > 0.2)
+    // Steps after an episode ended are not trained on: fewer samples than the window holds.
+    let counted = try Advantages.firstEpisodeMask(dones: job.collector.buffer.dones()).to(dtype: .float32).sum().item()
+    #expect(last["train/actor/trained_samples"] == counted || last["train/actor/skipped_empty_iterations"] == 1)
+    #expect(counted < Double(job.collector.buffer.steps * job.collector.numEnvs))
+  }
+
   @Test(arguments: [AdvantageType.gae, .grpo])
   func jobRunsAndRecords(adv: AdvantageType) throws {
     let dir = try temporaryDirectory("rl-run")

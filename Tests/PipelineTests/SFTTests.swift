@@ -70,5 +70,27 @@ import Torch
     let result = try ClosedLoopEvaluation.run(policy: policy, tasks: ["pick-red-cube", "pick-green-cube"], episodesPerTask: 2)
     #expect(result.perTask["pick-red-cube"]?.episodes == 2 && result.perTask["pick-green-cube"]?.episodes == 2)
     #expect(result.successRate == 0, "an untrained policy does not pick things up")
+    // Every episode has one outcome, and none of them is a success.
+    for outcome in result.perTask.values {
+      #expect(outcome.outcomes.values.reduce(0, +) == outcome.episodes && outcome.outcomes[.success] == nil)
+    }
+  }
+
+  /// Splitting the policy's batch over two workers changes nothing in greedy evaluation: the same
+  /// outcome for every task as on one thread.
+  @Test func evaluationOnWorkersMatchesOneThread() throws {
+    let tokenizer = try TinyTokenizer.train()
+    var config = VLAConfig.tiny(head: .oft, numActionChunks: 4, textVocabulary: tokenizer.vocabularySize, proprioDim: 8)
+    config.vision[0].depth = 2
+    config.llm.numHiddenLayers = 2
+    let policy = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: 4))
+    let cpus = Machine.current().cpus
+    let pool = try WorkerPool(name: "test-eval", resources: StageResources(component: .actor, cores: Array(cpus.prefix(2)), threads: min(2, cpus.count), device: "cpu", numaNode: nil))
+    func evaluate(_ work: ParallelWork) throws -> [String: [EpisodeOutcome: Int]] {
+      try ClosedLoopEvaluation.run(
+        policy: policy, tasks: ["pick-red-cube", "pick-blue-cylinder"], episodesPerTask: 3, wristCamera: true, maxEpisodeSteps: 12, work: work
+      ).perTask.mapValues(\.outcomes)
+    }
+    #expect(try evaluate(SerialWork()) == evaluate(pool))
   }
 }

@@ -83,10 +83,25 @@ import Torch
     #expect(throws: TorchError.self) {
       try PPOUpdate.run(try Self.samples(toy, advantages: Tensor.ones([12])), config: config, optimizer: optimizer, shuffleSeed: 1, recompute: Self.recompute(toy))
     }
-    config.microBatchSize = 4
-    config.globalBatchSize = 16
-    #expect(throws: TorchError.self) {
-      try PPOUpdate.run(try Self.samples(toy, advantages: Tensor.ones([12])), config: config, optimizer: optimizer, shuffleSeed: 1, recompute: Self.recompute(toy))
+  }
+
+  /// With fewer samples than a global batch (GRPO windows whose masked steps were dropped), each
+  /// epoch is one step over all of them: the same update as a global batch of exactly that size.
+  @Test func fewerSamplesThanABatchTrainOnAll() throws {
+    let advantages = try Tensor.randn([12], generator: Generator(seed: 4))
+    func train(global: Int, micro: Int) throws -> [Float] {
+      let toy = Toy()
+      var config = PPOUpdateConfig()
+      config.globalBatchSize = global
+      config.microBatchSize = micro
+      config.updateEpochs = 2
+      config.clipGrad = 100
+      let optimizer = try AdamW(module: toy, lr: 0.1, weightDecay: 0)
+      let metrics = try PPOUpdate.run(try Self.samples(toy, advantages: advantages), config: config, optimizer: optimizer, shuffleSeed: 3, recompute: Self.recompute(toy))
+      #expect(metrics.steps == 2)
+      return try toy.head.weight.floats()
     }
+    let larger = try train(global: 16, micro: 4), exact = try train(global: 12, micro: 12)
+    #expect(zip(larger, exact).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
   }
 }

@@ -19,4 +19,17 @@ import Testing
     }
     #expect(conflicts.isEmpty, "identical observations with different labels at \(conflicts)")
   }
+
+  /// `distractorColors` replaces the split's distractor palette (minus the task's own colour);
+  /// without it the seen palette's other colours appear.
+  @Test func distractorColorsReplaceThePalette() throws {
+    func distractors(_ configure: (inout TabletopConfig) -> Void) throws -> Set<String> {
+      let env = try makeEnv(["pick-red-cube"], numEnvs: 24, seed: 3, configure: configure)
+      return Set(env.instances.flatMap { e in (1...2).map { e.objectDescription($0).split(separator: " ")[0] }.map(String.init) })
+    }
+    #expect(try distractors { $0.distractorColors = ["red", "green", "blue"] } == ["green", "blue"])
+    let plain = try distractors { _ in }
+    #expect(plain.isSubset(of: ["green", "blue", "yellow", "purple", "orange"]) && plain.count >= 4)
+    #expect(throws: SimError.self) { try makeEnv(["pick-red-cube"]) { $0.distractorColors = ["mauve"] } }
+  }
 }

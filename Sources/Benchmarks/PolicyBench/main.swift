@@ -5,6 +5,8 @@
 //   bench-policy-swift make-large DIR                 writes a ~1.2 GB float32 checkpoint
 //   bench-policy-swift load DIR                       loads a checkpoint, prints its size and the
 //       peak resident memory of this process
+//   bench-policy-swift variants - THREADS ITERATIONS  env steps/s of inference and training of the
+//       tiny OFT policy for chunk sizes, image-token pooling and bfloat16, with ratios to K = 1
 import CSys
 import Dispatch
 import Foundation
@@ -87,6 +89,42 @@ case "load":
   print("checkpoint_mb \(Double(bytes) / 1e6)")
   print("peak_rss_mb \(peakKB * 1024 / 1e6)")
   print("load_seconds \(time)")
+
+case "variants":
+  // The tiny OFT policy's cost per environment step as the main job's model settings change:
+  // chunk size K, image-token pooling, bfloat16 matmuls. Inference at batch 20 (a pipeline
+  // sub-batch), teacher-forced forward + backward at batch 40, the real tokenizer and prompts.
+  let threads = Int(arguments[3])!, iterations = Int(arguments[4])!
+  TorchRuntime.configureThreads(threads)
+  let tok = try SentencePieceTokenizer(path: "configs/tiny-tokenizer.model")
+  let instructions = ["pick up the red cube", "pick up the green cube", "pick up the blue can"]
+  var baseline: (act: Double, train: Double)?
+  for (k, pool, bf16) in [(1, 1, false), (4, 1, false), (8, 1, false), (4, 2, false), (4, 2, true), (8, 2, true)] {
+    let config = VLAConfig.tiny(head: .oft, numActionChunks: k, textVocabulary: tok.vocabularySize, proprioDim: 8, patchPool: pool, film: true)
+    let policy = try VLAPolicy(config: config, tokenizer: tok, generator: Generator(seed: 2))
+    policy.computeInBFloat16 = bf16
+    let generator = try Generator(seed: 3)
+    let sampling = SamplingSettings(temperature: 1.0)
+    func inputs(_ n: Int) throws -> (Tensor, [String], Tensor) {
+      (try Tensor.randint(0, 256, shape: [n, 64, 64, 3], generator: generator).to(dtype: .uint8),
+       (0..<n).map { instructions[$0 % 3] }, try Tensor.rand([n, 8], generator: generator))
+    }
+    let (ai, at, ast) = try inputs(20)
+    func act() throws { _ = try Autograd.withNoGrad { try policy.act(images: ai, instructions: at, state: ast, sampling: sampling, generator: generator) } }
+    try act()
+    let actSteps = Double(20 * k) / median(try (0..<iterations).map { _ in try seconds(act) })
+    let (ti, tt, ts) = try inputs(40)
+    let tokens = try Autograd.withNoGrad { try policy.act(images: ti, instructions: tt, state: ts, sampling: sampling, generator: generator).tokens }
+    func train() throws {
+      policy.zeroGrad()
+      try policy.evaluate(images: ti, instructions: tt, state: ts, tokens: tokens, sampling: sampling).logProbs.mean().backward()
+    }
+    try train()
+    let trainSteps = Double(40 * k) / median(try (0..<iterations).map { _ in try seconds(train) })
+    let base = baseline ?? (actSteps, trainSteps)
+    baseline = base
+    print(String(format: "variant K=%d pool=%d %@ %.1f %.1f %.2f %.2f", k, pool, bf16 ? "bf16" : "fp32", actSteps, trainSteps, actSteps / base.act, trainSteps / base.train))
+  }
 
 default:
   print("unknown mode \(mode)")

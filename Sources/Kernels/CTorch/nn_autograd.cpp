@@ -1,4 +1,5 @@
 // Linear algebra, neural-network functions, in-place updates and autograd.
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/version.h>
 
 #include <stdexcept>
@@ -111,6 +112,18 @@ int ct_set_grad(ct_tensor t, ct_tensor grad) {
       t->tensor.mutable_grad() = grad->tensor;
     else
       t->tensor.mutable_grad().reset();
+  });
+}
+
+int ct_autograd_grad(ct_tensor output, const ct_tensor *inputs, int n, ct_tensor *out) {
+  return guard_status([&] {
+    std::vector<at::Tensor> wrt;
+    wrt.reserve(n);
+    for (int i = 0; i < n; i++) wrt.push_back(inputs[i]->tensor);
+    auto grads = torch::autograd::grad({output->tensor}, wrt, {}, /*retain_graph=*/false,
+                                       /*create_graph=*/false, /*allow_unused=*/true);
+    for (int i = 0; i < n; i++)
+      out[i] = new ct_tensor_s{grads[i].defined() ? grads[i] : at::zeros_like(wrt[i])};
   });
 }
 

@@ -1,5 +1,6 @@
 // Errors, dtype/device mapping, threads, seeding, generators and tensor lifetime/metadata.
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
@@ -125,6 +126,40 @@ void ct_manual_seed(uint64_t seed) {
 void ct_set_deterministic(bool on) { at::globalContext().setDeterministicAlgorithms(on, false); }
 bool ct_grad_enabled(void) { return c10::GradMode::is_enabled(); }
 void ct_set_grad_enabled(bool on) { c10::GradMode::set_enabled(on); }
+
+// libtorch 2.4 replaced the per-device autocast functions with ones taking the device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+static bool autocast_is_on(bool cuda) { return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU); }
+static void autocast_set(bool cuda, bool on) {
+  at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, on);
+  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, at::kBFloat16);
+}
+#else
+static bool autocast_is_on(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+static void autocast_set(bool cuda, bool on) {
+  if (cuda) {
+    at::autocast::set_enabled(on);
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  } else {
+    at::autocast::set_cpu_enabled(on);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+}
+#endif
+
+bool ct_autocast_enabled(int device) { return autocast_is_on(device == CT_CUDA); }
+
+int ct_autocast_enter(int device) {
+  return guard_status([&] {
+    autocast_set(device == CT_CUDA, true);
+    at::autocast::increment_nesting();
+  });
+}
+
+void ct_autocast_exit(int device, bool previous) {
+  autocast_set(device == CT_CUDA, previous);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+}
 
 void ct_free(ct_tensor t) { delete t; }
 int ct_dim(ct_tensor t) { return static_cast<int>(t->tensor.dim()); }

@@ -21,16 +21,25 @@ public struct VLAConfig: Codable, Sendable, Equatable {
   /// Size of the proprioceptive state fed as one extra token after the image patches
   /// (OpenVLA-OFT's proprio projector); 0 = images and text only, as in OpenVLA.
   public var proprioDim: Int
+  /// Average-pools the image patch grid by this factor per side before the projector (2: a
+  /// 8x8 grid becomes 4x4), so the language model reads a quarter of the image tokens; 1 = every
+  /// patch, as in OpenVLA. The vision encoder still sees every patch.
+  public var patchPool: Int
+  /// FiLM (OpenVLA-OFT+'s `use_film`): the instruction's mean token embedding scales and shifts
+  /// the vision encoder's features block by block, so what the encoder extracts depends on what
+  /// was asked (which object to look for), not only the language model reading them afterwards.
+  public var film: Bool
   public static let actionDimensions = 7
 
   enum CodingKeys: String, CodingKey {
     case vision, llm = "text_config", head = "action_head", numActionChunks = "num_action_chunks"
     case valueOutputs = "value_outputs", actionStatistics = "norm_stats", proprioDim = "proprio_dim"
+    case patchPool = "patch_pool", film = "use_film"
   }
 
   public init(
     vision: [ViTConfig], llm: LlamaConfig, head: ActionHead, numActionChunks: Int, valueOutputs: Int,
-    actionStatistics: ActionStatistics = .identity, proprioDim: Int = 0
+    actionStatistics: ActionStatistics = .identity, proprioDim: Int = 0, patchPool: Int = 1, film: Bool = false
   ) {
     self.vision = vision
     self.llm = llm
@@ -39,6 +48,8 @@ public struct VLAConfig: Codable, Sendable, Equatable {
     self.valueOutputs = valueOutputs
     self.actionStatistics = actionStatistics
     self.proprioDim = proprioDim
+    self.patchPool = patchPool
+    self.film = film
   }
 
   public init(from decoder: Decoder) throws {
@@ -50,10 +61,27 @@ public struct VLAConfig: Codable, Sendable, Equatable {
     valueOutputs = try c.decodeIfPresent(Int.self, forKey: .valueOutputs) ?? 0
     actionStatistics = try c.decodeIfPresent(ActionStatistics.self, forKey: .actionStatistics) ?? .identity
     proprioDim = try c.decodeIfPresent(Int.self, forKey: .proprioDim) ?? 0
+    patchPool = try c.decodeIfPresent(Int.self, forKey: .patchPool) ?? 1
+    film = try c.decodeIfPresent(Bool.self, forKey: .film) ?? false
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(vision, forKey: .vision)
+    try c.encode(llm, forKey: .llm)
+    try c.encode(head, forKey: .head)
+    try c.encode(numActionChunks, forKey: .numActionChunks)
+    try c.encode(valueOutputs, forKey: .valueOutputs)
+    try c.encode(actionStatistics, forKey: .actionStatistics)
+    try c.encode(proprioDim, forKey: .proprioDim)
+    // Absent when off: OpenVLA's config.json layout.
+    if patchPool != 1 { try c.encode(patchPool, forKey: .patchPool) }
+    if film { try c.encode(film, forKey: .film) }
   }
 
   public var visionDim: Int { vision.reduce(0) { $0 + $1.embedDim } }
-  public var patches: Int { vision[0].patches }
+  /// Image tokens the language model reads: the encoder's patches after `patchPool`.
+  public var patches: Int { vision[0].patches / (patchPool * patchPool) }
   public var imageSize: Int { vision[0].imageSize }
   /// Action positions decoded per step.
   public var actionTokens: Int { numActionChunks * Self.actionDimensions }
@@ -73,6 +101,10 @@ public struct VLAConfig: Codable, Sendable, Equatable {
     guard numActionChunks >= 1, head == .oft || numActionChunks == 1 else {
       throw ModelError.invalidConfig("num_action_chunks must be 1 for the openvla head and at least 1 for oft (got \(numActionChunks))")
     }
+    let grid = vision[0].imageSize / vision[0].patchSize
+    guard patchPool >= 1, grid % patchPool == 0 else {
+      throw ModelError.invalidConfig("patch_pool \(patchPool) must be at least 1 and divide the \(grid)x\(grid) patch grid")
+    }
     guard proprioDim >= 0 else { throw ModelError.invalidConfig("proprio_dim must not be negative (got \(proprioDim))") }
     guard [0, 1, numActionChunks].contains(valueOutputs) else {
       throw ModelError.invalidConfig("value_outputs must be 0, 1 (chunk level) or num_action_chunks \(numActionChunks) (action level), got \(valueOutputs)")
@@ -82,7 +114,8 @@ public struct VLAConfig: Codable, Sendable, Equatable {
   /// The tiny configuration that trains on a CPU in minutes: 64x64 images, one small ViT, a
   /// 4-layer Llama; `textVocabulary` is the tokenizer's size (action tokens come after it).
   public static func tiny(
-    head: ActionHead, numActionChunks: Int = 1, textVocabulary: Int, proprioDim: Int = 0, whiteBalance: Bool = false
+    head: ActionHead, numActionChunks: Int = 1, textVocabulary: Int, proprioDim: Int = 0, whiteBalance: Bool = false,
+    patchPool: Int = 1, film: Bool = false
   ) -> VLAConfig {
     VLAConfig(
       vision: [ViTConfig(
@@ -92,7 +125,8 @@ public struct VLAConfig: Codable, Sendable, Equatable {
       llm: LlamaConfig(
         vocabSize: textVocabulary + ActionTokenizer.bins, hiddenSize: 128, intermediateSize: 256, numHiddenLayers: 4,
         numAttentionHeads: 4, numKeyValueHeads: 2, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512),
-      head: head, numActionChunks: head == .oft ? numActionChunks : 1, valueOutputs: 1, proprioDim: proprioDim)
+      head: head, numActionChunks: head == .oft ? numActionChunks : 1, valueOutputs: 1, proprioDim: proprioDim,
+      patchPool: patchPool, film: film)
   }
 
   /// OpenVLA 7B's published shape: DINOv2 ViT-L/14 (4 registers) + SigLIP So400m/14 at 224 px,

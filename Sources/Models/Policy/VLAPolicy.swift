@@ -1,3 +1,4 @@
+import Foundation
 import Torch
 
 /// What a policy produced for a batch (K = numActionChunks, 7 action dimensions).
@@ -34,7 +35,14 @@ public final class VLAPolicy: Module {
   let proprioProjector: ProprioProjector?
   public let languageModel: LlamaForCausalLM
   public private(set) var valueHead: ValueHead?
+  /// Token ids of each instruction's prompt, filled as instructions are seen (data-parallel
+  /// training reads it from several threads: guarded by `promptLock`).
   private var promptCache: [String: [Int]] = [:]
+  private let promptLock = NSLock()
+  /// Runs the vision encoder and language model's matmuls in bfloat16 (autocast; weights and
+  /// gradients stay float32), the action logits, log-probabilities and values in float32, as
+  /// RLinf keeps log-probs in float32 (`actor.model.precision: bf16`). Off: float32 throughout.
+  public var computeInBFloat16 = false
   /// Action value of each of the 256 restricted indices [256], built once (a buffer: it moves
   /// with the parameters).
   private let actionValues: Tensor
@@ -48,7 +56,8 @@ public final class VLAPolicy: Module {
     self.tokenizer = tokenizer
     actionTokenizer = ActionTokenizer(vocabularySize: config.llm.vocabSize)
     actionValues = try Tensor(ActionTokenizer.centresByIndex.map(Float.init), shape: [ActionTokenizer.bins])
-    visionBackbone = try VisionBackbone(config.vision, generator: generator)
+    visionBackbone = try VisionBackbone(
+      config.vision, pool: config.patchPool, languageDim: config.film ? config.llm.hiddenSize : 0, generator: generator)
     projector = try Projector(visionDim: config.visionDim, llmDim: config.llm.hiddenSize, fused: config.vision.count > 1, generator: generator)
     proprioProjector = config.proprioDim > 0 ? try ProprioProjector(inputs: config.proprioDim, llmDim: config.llm.hiddenSize, generator: generator) : nil
     languageModel = try LlamaForCausalLM(config.llm, generator: generator)
@@ -90,21 +99,25 @@ public final class VLAPolicy: Module {
   public func act(
     images: Tensor, instructions: [String], state: Tensor? = nil, sampling: SamplingSettings, generator: Generator? = nil
   ) throws -> PolicyOutput {
-    let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
-    switch config.head {
-    case .openvla: return try decodeAutoregressive(prefix, sampling: sampling, generator: generator)
-    case .oft: return try decodeParallel(prefix, tokens: nil, sampling: sampling, generator: generator)
+    try Autocast.withBFloat16(on: device, enabled: computeInBFloat16) {
+      let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
+      switch config.head {
+      case .openvla: return try decodeAutoregressive(prefix, sampling: sampling, generator: generator)
+      case .oft: return try decodeParallel(prefix, tokens: nil, sampling: sampling, generator: generator)
+      }
     }
   }
 
   /// Log-probs, entropies and values of given action tokens [B, K, 7] in one teacher-forced
   /// forward, with the sampling settings used at rollout (what PPO's ratio needs).
   public func evaluate(images: Tensor, instructions: [String], state: Tensor? = nil, tokens: Tensor, sampling: SamplingSettings) throws -> PolicyOutput {
-    let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
-    let tokens = try tokens.to(device: device)
-    switch config.head {
-    case .openvla: return try teacherForced(prefix, tokens: tokens, sampling: sampling)
-    case .oft: return try decodeParallel(prefix, tokens: tokens, sampling: sampling, generator: nil)
+    try Autocast.withBFloat16(on: device, enabled: computeInBFloat16) {
+      let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
+      let tokens = try tokens.to(device: device)
+      switch config.head {
+      case .openvla: return try teacherForced(prefix, tokens: tokens, sampling: sampling)
+      case .oft: return try decodeParallel(prefix, tokens: tokens, sampling: sampling, generator: nil)
+      }
     }
   }
 
@@ -113,9 +126,11 @@ public final class VLAPolicy: Module {
   /// (Bootstrapping needs V of final observations, whose actions are never taken.)
   public func predictValues(images: Tensor, instructions: [String], state: Tensor? = nil) throws -> Tensor {
     guard valueHead != nil else { throw ModelError.input("this policy has no value head (attach one with attachValueHead)") }
-    let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
-    let hidden = try languageModel.model(embeddings: prefix.embeddings, positions: prefix.positions, mask: prefix.causalMask())
-    return try values(hidden, lastPrompt: prefix.length - 1)!
+    return try Autocast.withBFloat16(on: device, enabled: computeInBFloat16) {
+      let prefix = try encodePrefix(images: images, instructions: instructions, state: state)
+      let hidden = try languageModel.model(embeddings: prefix.embeddings, positions: prefix.positions, mask: prefix.causalMask())
+      return try values(hidden, lastPrompt: prefix.length - 1)!
+    }
   }
 
   func encodePrefix(images: Tensor, instructions: [String], state: Tensor?) throws -> PromptBatch {
@@ -124,25 +139,49 @@ public final class VLAPolicy: Module {
     else {
       throw ModelError.input("images must be uint8 [B, \(config.imageSize), \(config.imageSize), 3] with one instruction per row; got \(images.dtype) \(images.shape) and \(instructions.count) instructions")
     }
-    var patches = try projector(visionBackbone(images.to(device: device)))  // [B, P, D]
+    let text = try promptIDs(instructions)
+    let language = config.film ? try meanEmbedding(text) : nil  // [B, D]
+    var patches = try projector(visionBackbone(images.to(device: device), language: language))  // [B, P, D]
     if let proprioProjector {
       guard let state, state.shape == [images.size(0), config.proprioDim] else {
         throw ModelError.input("this policy reads proprioceptive state: pass state [\(images.size(0)), \(config.proprioDim)] (got \(state.map { "\($0.shape)" } ?? "none"))")
       }
       patches = try Tensor.cat([patches, proprioProjector(state.to(dtype: .float32, device: device)).unsqueeze(1)], dim: 1)  // [B, P + 1, D]
     }
-    let text = try instructions.map { instruction -> [Int] in
-      if let ids = promptCache[instruction] { return ids }
-      let ids = [tokenizer.bosID] + (try tokenizer.encode(PromptBatch.prompt(instruction)))
-      promptCache[instruction] = ids
-      return ids
-    }
     return try PromptBatch(textTokens: text, patches: patches, embed: languageModel.model.embedTokens)
   }
 
-  /// Value head on the final hidden state of the last prompt position: [B, outputs].
+  /// BOS + prompt token ids of each instruction.
+  private func promptIDs(_ instructions: [String]) throws -> [[Int]] {
+    try promptLock.withLock {
+      try instructions.map { instruction -> [Int] in
+        if let ids = promptCache[instruction] { return ids }
+        let ids = [tokenizer.bosID] + (try tokenizer.encode(PromptBatch.prompt(instruction)))
+        promptCache[instruction] = ids
+        return ids
+      }
+    }
+  }
+
+  /// FiLM's input: the mean input embedding of each row's prompt tokens, [B, D].
+  private func meanEmbedding(_ text: [[Int]]) throws -> Tensor {
+    let longest = text.map(\.count).max() ?? 0
+    let ids = text.flatMap { $0.map(Int64.init) + Array(repeating: Int64($0[0]), count: longest - $0.count) }
+    let real = text.flatMap { Array(repeating: Float(1), count: $0.count) + Array(repeating: Float(0), count: longest - $0.count) }
+    let mask = try Tensor(real, shape: [text.count, longest, 1]).to(device: device)
+    let embedded = try languageModel.model.embedTokens(Tensor(ids, shape: [text.count, longest]).to(device: device))  // [B, L, D]
+    return try (embedded * mask).sum(dims: [1]) / mask.sum(dims: [1])
+  }
+
+  /// Value head on the final hidden state of the last prompt position: [B, outputs], float32.
   private func values(_ hidden: Tensor, lastPrompt: Int) throws -> Tensor? {
-    try valueHead.map { try $0(hidden.select(dim: 1, index: lastPrompt)) }
+    try valueHead.map { head in try Autocast.withFloat32(on: device) { try head(hidden.select(dim: 1, index: lastPrompt).to(dtype: .float32)) } }
+  }
+
+  /// Action logits [..., V] of hidden states [..., D], in float32 (the log-probs PPO's ratio
+  /// compares must not carry bfloat16 rounding).
+  private func logits(_ hidden: Tensor) throws -> Tensor {
+    try Autocast.withFloat32(on: device) { try languageModel.lmHead(hidden.to(dtype: .float32)) }
   }
 
   /// Tokens, actions, log-probs and entropies from sampled indices and their distribution.
@@ -162,7 +201,7 @@ public final class VLAPolicy: Module {
     let hidden = try lm(embeddings: prefix.embeddings, positions: prefix.positions, mask: prefix.causalMask(), cache: cache)
     let last = prefix.length - 1
     let values = try values(hidden, lastPrompt: last)
-    var logits = try languageModel.lmHead(hidden.select(dim: 1, index: last))  // [B, V]
+    var logits = try self.logits(hidden.select(dim: 1, index: last))  // [B, V]
     var validKeys = prefix.valid
     var position = try prefix.positions.select(dim: 1, index: last).unsqueeze(1)  // [B, 1]
     var allLogProbs: [Tensor] = [], indices: [Tensor] = []
@@ -178,7 +217,7 @@ public final class VLAPolicy: Module {
       let step = try lm(
         embeddings: lm.embedTokens(token.unsqueeze(1)), positions: position,
         mask: Attention.paddingMask(valid: validKeys), cache: cache)  // [B, 1, D]
-      logits = try languageModel.lmHead(step.squeeze(1))
+      logits = try self.logits(step.squeeze(1))
     }
     let distribution = ActionDistribution(logProbs: try Tensor.stack(allLogProbs, dim: 1))  // [B, 7, 256]
     return try output(indices: Tensor.stack(indices, dim: 1), distribution: distribution, values: values, k: 1)
@@ -199,7 +238,7 @@ public final class VLAPolicy: Module {
     let positions = try Tensor.cat([prefix.positions, last + steps], dim: 1)
     let hidden = try lm(embeddings: embeddings, positions: positions, mask: PromptBatch.causalMask(valid: valid))
     let values = try values(hidden, lastPrompt: prefix.length - 1)
-    let logits = try languageModel.lmHead(hidden.slice(dim: 1, start: prefix.length - 1))  // [B, 7, V]
+    let logits = try self.logits(hidden.slice(dim: 1, start: prefix.length - 1))  // [B, 7, V]
     let distribution = try ActionDistribution(logits: logits, settings: sampling)
     return try output(indices: flat - actionTokenizer.firstActionID, distribution: distribution, values: values, k: 1)
   }
@@ -225,7 +264,7 @@ public final class VLAPolicy: Module {
     let mask = try allowed.unsqueeze(0).unsqueeze(0).logicalAnd(Attention.paddingMask(valid: valid))
     let hidden = try lm(embeddings: embeddings, positions: positions, mask: mask)
     let values = try values(hidden, lastPrompt: prefix.length - 1)
-    let logits = try languageModel.lmHead(hidden.slice(dim: 1, start: prefix.length))  // [B, K*7, V]
+    let logits = try self.logits(hidden.slice(dim: 1, start: prefix.length))  // [B, K*7, V]
     let distribution = try ActionDistribution(logits: logits, settings: sampling)
     let indices = try tokens.map { try $0.reshape([b, n]) - actionTokenizer.firstActionID }
       ?? distribution.sample(settings: sampling, generator: generator)

@@ -145,9 +145,14 @@ public final class VisionTransformer: Module {
 
   /// Patch tokens after the second-to-last block, without the final norm: the features OpenVLA
   /// takes from each vision encoder (timm's get_intermediate_layers(n={depth - 2})). [B, patches, D]
-  public func patchFeatures(_ images: Tensor) throws -> Tensor {
+  /// With `film`, each of those blocks' output is modulated by its (scale, shift) [B, 1, D]:
+  /// x (1 + scale) + shift (OpenVLA-OFT+'s FiLM).
+  public func patchFeatures(_ images: Tensor, film: [(scale: Tensor, shift: Tensor)]? = nil) throws -> Tensor {
     var x = try embed(images)
-    for block in blocks.modules.dropLast() { x = try block(x) }
+    for (i, block) in blocks.modules.dropLast().enumerated() {
+      x = try block(x)
+      if let film { x = try x * (film[i].scale + 1.0) + film[i].shift }
+    }
     return try x.slice(dim: 1, start: config.prefixTokens)
   }
 

@@ -1,4 +1,5 @@
 import Models
+import RL
 import Sim
 import Torch
 
@@ -10,6 +11,12 @@ public enum ClosedLoopEvaluation {
     public var successes = 0
     public var successesAtEnd = 0
     public var episodes = 0
+    /// Episodes per outcome (embedded simulator only: the Python benchmarks report none).
+    public var outcomes: [EpisodeOutcome: Int] = [:]
+    /// Episodes whose target was outside the policy's camera view at the start (embedded only).
+    public var targetOutOfViewAtStart = 0
+    /// Wrong-object failures by the object grasped ("green cube": 3), embedded only.
+    public var wrongObjects: [String: Int] = [:]
     public init(successes: Int = 0, successesAtEnd: Int = 0, episodes: Int = 0) {
       self.successes = successes
       self.successesAtEnd = successesAtEnd
@@ -33,11 +40,12 @@ public enum ClosedLoopEvaluation {
   }
 
   /// `episodesPerTask` episodes of each task, reset-state ids from `seed`. With `video`, a GIF of
-  /// the first four environments is written there.
+  /// the first four environments is written there. The policy's batch is split over `work`'s
+  /// workers (each sampling with its own generator, so sampled results depend on their number).
   public static func run(
     policy: VLAPolicy, tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, seed: UInt64 = 1000,
     threads: Int = 2, sampling: SamplingSettings = SamplingSettings(greedy: true), wristCamera: Bool = false,
-    maxEpisodeSteps: Int? = nil, video: String? = nil
+    maxEpisodeSteps: Int? = nil, video: String? = nil, work: ParallelWork = SerialWork()
   ) throws -> Result {
     var config = TabletopConfig()
     config.tasks = tasks.flatMap { Array(repeating: $0, count: episodesPerTask) }
@@ -48,6 +56,7 @@ public enum ClosedLoopEvaluation {
     config.seed = seed
     config.autoReset = false
     config.wristCamera = wristCamera
+    config.thirdPersonCamera = !wristCamera || video != nil  // the video shows both cameras
     config.maxEpisodeSteps = maxEpisodeSteps
     let env = try TabletopEnv(config: config)
     let n = env.numEnvs
@@ -58,20 +67,20 @@ public enum ClosedLoopEvaluation {
     let instructions = env.instructions
     var outcome = [Bool?](repeating: nil, count: n)
     var atEnd = [Bool](repeating: false, count: n)
-    let generator = try Generator(seed: seed)
+    var traces = [EpisodeTrace](repeating: EpisodeTrace(), count: n)
+    var grasped = [[String]](repeating: [], count: n)
+    let actor = try ShardedActor(policy: policy, sampling: sampling, seed: seed, work: work)
     var film = video.map { _ in EnvFilm(env: env, environments: 4) }
     film?.capture()
-    var actions = [Float](repeating: 0, count: n * chunk * 7)
     while outcome.contains(where: { $0 == nil }) {
-      let output = try Autograd.withNoGrad {
-        try policy.act(images: observed.images, instructions: instructions, state: state, sampling: sampling, generator: generator)
-      }
-      try RolloutCollector.writeRobotActions(output.actions, policy: policy, into: &actions)
+      let actions = try actor.actions(images: observed.images, instructions: instructions, state: state)
       _ = try env.stepChunk(actions, chunk: chunk)
       film?.capture()
       for i in 0..<n where outcome[i] == nil && (env.terminated[i] || env.truncated[i]) {
         outcome[i] = env.successOnce(i)
         atEnd[i] = env.success[i]
+        traces[i] = env.trace(i)  // before later steps (episodes are not reset here) add to it
+        grasped[i] = env.graspedOtherObjects(i)
       }
     }
     if let video { try film?.write(to: video) }
@@ -80,6 +89,11 @@ public enum ClosedLoopEvaluation {
       perTask[task.name, default: TaskOutcome()].successes += outcome[i]! ? 1 : 0
       perTask[task.name, default: TaskOutcome()].successesAtEnd += atEnd[i] ? 1 : 0
       perTask[task.name, default: TaskOutcome()].episodes += 1
+      let kind = EpisodeOutcome(success: outcome[i]!, trace: traces[i], wrist: wristCamera)
+      perTask[task.name]!.outcomes[kind, default: 0] += 1
+      if kind == .wrongObject { for object in grasped[i] { perTask[task.name]!.wrongObjects[object, default: 0] += 1 } }
+      let inView = wristCamera ? traces[i].targetInWristViewAtStart : traces[i].targetInThirdPersonViewAtStart
+      if !inView { perTask[task.name]!.targetOutOfViewAtStart += 1 }
     }
     return Result(perTask: perTask)
   }
@@ -90,20 +104,16 @@ extension ClosedLoopEvaluation {
   /// first episode counted (workers reset ended episodes themselves; later ones are ignored).
   public static func run(policy: VLAPolicy, workers specs: [WorkerSpec], sampling: SamplingSettings, wristCamera: Bool, seed: UInt64) throws -> Result {
     var perTask: [String: TaskOutcome] = [:]
-    let generator = try Generator(seed: seed)
+    let actor = try ShardedActor(policy: policy, sampling: sampling, seed: seed, work: SerialWork())
     let chunk = policy.config.numActionChunks
     for spec in specs {
       let env = try WorkerEnvironment(spec: spec)
       try env.reset(stateIDs: Array(0..<env.numEnvs))
       var outcome = [EpisodeSummary?](repeating: nil, count: env.numEnvs)
-      var actions = [Float](repeating: 0, count: env.numEnvs * chunk * 7)
       while outcome.contains(where: { $0 == nil }) {
         let observed = try ObservationViews(env: env, wrist: wristCamera)  // this step's slot
         let state = policy.config.proprioDim > 0 ? observed.state : nil
-        let output = try Autograd.withNoGrad {
-          try policy.act(images: observed.images, instructions: env.instructions, state: state, sampling: sampling, generator: generator)
-        }
-        try RolloutCollector.writeRobotActions(output.actions, policy: policy, into: &actions)
+        let actions = try actor.actions(images: observed.images, instructions: env.instructions, state: state)
         _ = try actions.withUnsafeBufferPointer { try env.stepChunk($0, chunk: chunk) }
         for episode in env.drainEpisodes() where outcome[episode.env] == nil { outcome[episode.env] = episode }
         guard env.failures.isEmpty else { throw SimError.worker("evaluation of \(spec.task) lost its worker: \(env.failures[0])") }
@@ -113,5 +123,40 @@ extension ClosedLoopEvaluation {
       perTask[spec.task, default: TaskOutcome()].episodes += env.numEnvs
     }
     return Result(perTask: perTask)
+  }
+}
+
+/// Inference for evaluation: a batch's rows split over the workers, each sampling with its own
+/// generator (worker 0's is seeded with `seed`), the robot actions [N, K, 7] gathered in order.
+final class ShardedActor: @unchecked Sendable {
+  // @unchecked: each worker writes only its own slot of `shards`.
+  let policy: VLAPolicy
+  let sampling: SamplingSettings
+  let work: ParallelWork
+  let generators: [Generator]
+  private var shards: [[Float]]
+
+  init(policy: VLAPolicy, sampling: SamplingSettings, seed: UInt64, work: ParallelWork) throws {
+    self.policy = policy
+    self.sampling = sampling
+    self.work = work
+    generators = try (0..<work.width).map { try Generator(seed: seed &+ UInt64($0)) }
+    shards = Array(repeating: [], count: work.width)
+  }
+
+  func actions(images: Tensor, instructions: [String], state: Tensor?) throws -> [Float] {
+    let n = instructions.count, w = min(work.width, n)
+    try work.onEachWorker { [self] i in
+      guard i < w else { return }
+      let (start, end) = (i * n / w, (i + 1) * n / w)
+      func rows(_ t: Tensor) throws -> Tensor { try t.slice(dim: 0, start: start, end: end) }
+      let output = try Autograd.withNoGrad {
+        try policy.act(images: rows(images), instructions: Array(instructions[start..<end]), state: state.map(rows), sampling: sampling, generator: generators[i])
+      }
+      var slot = [Float](repeating: 0, count: (end - start) * policy.config.numActionChunks * 7)
+      try RolloutCollector.writeRobotActions(output.actions, policy: policy, into: &slot)
+      shards[i] = slot
+    }
+    return shards.prefix(w).flatMap { $0 }
   }
 }

@@ -41,6 +41,10 @@ public final class RLRun {
   public private(set) var iteration = 0
   /// Environment steps taken so far in training.
   public private(set) var environmentSteps = 0
+  /// Success of the last `recentEpisodeCount` training episodes that ended, oldest first: how
+  /// good the policy is now (one window's finished episodes over-represent short successes).
+  public private(set) var recentEpisodes: [Bool] = []
+  public static let recentEpisodeCount = 100
 
   /// The YAML the job was started from (saved in every checkpoint as job.yaml), if known.
   public let configText: String?
@@ -64,10 +68,13 @@ public final class RLRun {
     var model = config
     if let resumedFrom { model.actor.model.modelPath = resumedFrom.path }
     policy = try Self.makePolicy(model)
+    policy.computeInBFloat16 = config.actor.model.precision == .bf16
     // Built and loaded on the CPU (the same weights on any device), then placed.
     try policy.move(to: placement.actor.torchDevice)
     trainer = try PolicyTrainer(policy: policy, config: config)
+    trainer.work = try WorkerPool.forStage("rlinf-actor-worker", placement.actor)
     weightSync = try WeightSync(actor: policy, device: placement.rollout.torchDevice)
+    weightSync.rolloutPolicy.computeInBFloat16 = policy.computeInBFloat16
     collector = try RolloutCollector(config: config, policy: policy, placement: placement)
     windows = [collector.buffer]
     for _ in 1..<config.algorithm.rolloutEpoch { windows.append(try collector.makeBuffer()) }
@@ -116,6 +123,12 @@ public final class RLRun {
       guard balanced == m.whiteBalance else {
         throw ConfigError("actor.model.white_balance", "is \(m.whiteBalance) but the checkpoint at \(path) \(balanced ? "white-balances" : "does not white-balance") its images")
       }
+      guard policy.config.film == m.useFilm else {
+        throw ConfigError("actor.model.use_film", "is \(m.useFilm) but the checkpoint at \(path) \(policy.config.film ? "conditions" : "does not condition") its vision encoder on the instruction (FiLM)")
+      }
+      guard policy.config.patchPool == m.patchPool else {
+        throw ConfigError("actor.model.patch_pool", "is \(m.patchPool) but the checkpoint at \(path) pools its patch grid by \(policy.config.patchPool)")
+      }
     } else {
       let tokenizer = try TinyTokenizer.load()
       var vla = m.tinyVLAConfig(textVocabulary: tokenizer.vocabularySize)
@@ -140,12 +153,14 @@ public final class RLRun {
       episodes += try collector.collect(into: window, policy: weightSync.rolloutPolicy, sampling: trainer.trainSampling)
     }
     let rolloutSeconds = clock.lap()
+    var metrics: [String: Double] = ["cores/generate_rollouts": clock.cores]
     let stageTimes = collector.stages.lastTimes
     let steps = windows.count * collector.buffer.steps * collector.buffer.chunk * collector.numEnvs
     environmentSteps += steps
     let (trainer, windows, autoReset) = (self.trainer, self.windows, config.env.train.autoReset)
-    var metrics = try actorThread.run { try trainer.train(on: windows, autoReset: autoReset) }
+    metrics.merge(try actorThread.run { try trainer.train(on: windows, autoReset: autoReset) }) { $1 }
     let trainSeconds = clock.lap()
+    metrics["cores/actor_training"] = clock.cores
     let (weightSync, policy) = (self.weightSync, self.policy)
     try actorThread.run { try weightSync.publish(from: policy) }
     metrics["time/weight_sync"] = clock.lap()
@@ -153,10 +168,17 @@ public final class RLRun {
     metrics["time/rollout_stage"] = stageTimes.rolloutSeconds
     iteration += 1
     metrics.merge(Self.episodeMetrics(episodes, prefix: "env")) { $1 }
+    recentEpisodes = Array((recentEpisodes + episodes.map(\.successOnce)).suffix(Self.recentEpisodeCount))
+    if !recentEpisodes.isEmpty {
+      metrics["env/success_recent"] = Double(recentEpisodes.filter { $0 }.count) / Double(recentEpisodes.count)
+      metrics["env/success_recent_episodes"] = Double(recentEpisodes.count)
+    }
     metrics["time/generate_rollouts"] = rolloutSeconds
     metrics["time/actor_training"] = trainSeconds
-    metrics["time/step"] = rolloutSeconds + trainSeconds
+    metrics["time/step"] = rolloutSeconds + trainSeconds + metrics["time/weight_sync"]!
     metrics["env/steps_per_second"] = Double(steps) / rolloutSeconds
+    // Whole iterations (rollout, advantages and update, weight sync), what a run's length follows.
+    metrics["runner/env_steps_per_second"] = Double(steps) / metrics["time/step"]!
     metrics["runner/environment_steps"] = Double(environmentSteps)
     let failures = collector.workerFailures
     if !failures.isEmpty {
@@ -170,8 +192,11 @@ public final class RLRun {
     if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 {
       let eval = config.env.eval
       let video = try videoPath(split: eval.split)
-      metrics.merge(try actorThread.run { try self.evaluate(eval, video: video) }.metrics(prefix: "eval")) { $1 }
+      let result = try actorThread.run { try self.evaluate(eval, video: video) }
+      metrics.merge(result.metrics(prefix: "eval")) { $1 }
+      try writeEvaluationTable(result, section: eval)
       metrics["time/eval"] = clock.lap()
+      metrics["cores/eval"] = clock.cores
     }
     if r.saveInterval > 0 && iteration % r.saveInterval == 0 {
       metrics["time/checkpoint_snapshot"] = try saveCheckpoint(evalSuccess: metrics["eval/success_once"])
@@ -183,11 +208,28 @@ public final class RLRun {
   /// Runs `runner.max_epochs` iterations (forever with -1), calling `progress` after each, then
   /// writes a final checkpoint and waits for the writes to finish.
   public func run(progress: (Int, [String: Double]) -> Void) throws {
+    if let metrics = try evaluateBeforeTraining() { progress(0, metrics) }
     while config.runner.maxEpochs < 0 || iteration < config.runner.maxEpochs {
       let metrics = try step()
       progress(iteration, metrics)
     }
     try finish()
+  }
+
+  /// With `runner.val_before_train`, on a fresh run (iteration 0): evaluates the starting policy
+  /// on env.eval and records it as step 0 (eval/*, its table); nil otherwise.
+  public func evaluateBeforeTraining() throws -> [String: Double]? {
+    guard config.runner.valBeforeTrain && iteration == 0 else { return nil }
+    var clock = Clock()
+    let eval = config.env.eval
+    let result = try actorThread.run { try self.evaluate(eval) }
+    var metrics = result.metrics(prefix: "eval")
+    metrics["time/eval"] = clock.lap()
+    metrics["cores/eval"] = clock.cores
+    metrics["runner/environment_steps"] = 0
+    try writeEvaluationTable(result, section: eval)
+    try record(metrics)
+    return metrics
   }
 
   /// The end of a run: a checkpoint of the current iteration unless one was taken, and every
@@ -242,7 +284,18 @@ public final class RLRun {
     return try ClosedLoopEvaluation.run(
       policy: policy, tasks: tasks, episodesPerTask: max(1, e.totalNumEnvs / tasks.count), split: split,
       seed: UInt64(e.seed) &+ 1000, threads: e.numThreads, sampling: sampling, wristCamera: e.useWristImage, maxEpisodeSteps: e.maxEpisodeSteps,
-      video: video)
+      video: video, work: trainer.work)
+  }
+
+  /// Writes `<run>/eval/step_<N>_<split or simulator>.md` and `.json` (success and, on the
+  /// embedded simulator, episodes by outcome per task); returns the path without extension.
+  @discardableResult
+  public func writeEvaluationTable(_ result: ClosedLoopEvaluation.Result, section e: EnvConfig) throws -> String {
+    let embedded = e.simulatorType == "embedded"
+    let path = directory + "/eval/step_\(iteration)_\(embedded ? e.split : e.simulatorType)"
+    try EvaluationReport.write(
+      result, title: "\(config.runner.experimentName), iteration \(iteration), \(embedded ? "split " + e.split : e.simulatorType)", to: path)
+    return path
   }
 
   /// `<run>/videos/eval_<split>_step_<N>.gif` (the folder is created).
@@ -273,13 +326,26 @@ public final class RLRun {
   }
 }
 
-/// Seconds between laps.
+/// Seconds between laps, and how many cores the process kept busy meanwhile (CPU time of all
+/// its threads over wall time).
 struct Clock {
   private var last = DispatchTime.now().uptimeNanoseconds
+  private var lastCPU = Clock.processCPUSeconds()
+  /// Cores busy during the last lap.
+  private(set) var cores = 0.0
+
   mutating func lap() -> Double {
-    let now = DispatchTime.now().uptimeNanoseconds
-    defer { last = now }
-    return Double(now - last) / 1e9
+    let now = DispatchTime.now().uptimeNanoseconds, cpu = Self.processCPUSeconds()
+    defer { (last, lastCPU) = (now, cpu) }
+    let seconds = Double(now - last) / 1e9
+    cores = seconds > 0 ? (cpu - lastCPU) / seconds : 0
+    return seconds
+  }
+
+  static func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
   }
 }
 
@@ -288,6 +354,12 @@ extension ClosedLoopEvaluation.Result {
   public func metrics(prefix: String) -> [String: Double] {
     var out = ["\(prefix)/success_once": successRate, "\(prefix)/success_at_end": successAtEndRate]
     for (task, r) in perTask { out["\(prefix)/success_once/\(task)"] = Double(r.successes) / Double(max(r.episodes, 1)) }
+    // Why episodes ended as they did (embedded simulator), as fractions of all episodes.
+    if perTask.values.contains(where: { !$0.outcomes.isEmpty }) {
+      for kind in EpisodeOutcome.allCases where kind != .success {
+        out["\(prefix)/outcome/\(kind.rawValue)"] = Double(perTask.values.reduce(0) { $0 + $1.outcomes[kind, default: 0] }) / Double(max(episodes, 1))
+      }
+    }
     return out
   }
 }

@@ -90,7 +90,7 @@ public final class RolloutCollector {
 
   /// The simulator settings of an env section. GRPO groups of `groupSize` consecutive
   /// environments run the same task (they will share reset states).
-  static func simulatorConfig(_ e: EnvConfig, imageSize: Int, groupSize: Int) throws -> TabletopConfig {
+  public static func simulatorConfig(_ e: EnvConfig, imageSize: Int, groupSize: Int) throws -> TabletopConfig {
     var c = TabletopConfig()
     guard let split = Split(rawValue: e.split) else { throw ConfigError("env.split", "unknown split \(e.split)") }
     c.split = split
@@ -104,11 +104,13 @@ public final class RolloutCollector {
     c.numEnvs = e.totalNumEnvs
     c.imageSize = imageSize
     c.wristCamera = e.useWristImage
+    c.thirdPersonCamera = !e.useWristImage  // the policy sees one camera: render only that one
     c.threads = e.numThreads
     c.seed = UInt64(e.seed)
     c.autoReset = e.autoReset
     c.ignoreTerminations = e.ignoreTerminations
-    c.shapedReward = e.rewardMode == .shaped
+    c.shapedReward = e.rewardMode != .sparse
+    c.reachReward = e.rewardMode == .dense
     c.maxEpisodeSteps = e.maxEpisodeSteps
     return c
   }
@@ -138,7 +140,7 @@ public final class RolloutCollector {
     }
     for part in parts { _ = part.drainEpisodes() }
     try buffer.clear()
-    try stages.run(CollectionWindow(parts: parts, buffer: buffer, policy: policy, sampling: sampling))
+    try stages.run(CollectionWindow(parts: parts, buffer: buffer, policy: policy, sampling: sampling, bootstrap: config.algorithm.bootstrapType))
     windowsCollected += 1
     let episodes = parts.flatMap { $0.drainEpisodes() }
     guard config.env.train.autoReset else {
@@ -170,14 +172,17 @@ final class CollectionWindow: RolloutStageWork {
   let policy: VLAPolicy
   let sampling: SamplingSettings
   let proprio: Bool, critic: Bool
+  /// V(final observation) is needed: a critic and a bootstrap type that uses it.
+  let finalValues: Bool
 
-  init(parts: [EnvSubBatch], buffer: RolloutBuffer, policy: VLAPolicy, sampling: SamplingSettings) {
+  init(parts: [EnvSubBatch], buffer: RolloutBuffer, policy: VLAPolicy, sampling: SamplingSettings, bootstrap: BootstrapType) {
     self.parts = parts
     self.buffer = buffer
     self.policy = policy
     self.sampling = sampling
     proprio = policy.config.proprioDim > 0
     critic = policy.valueHead != nil
+    finalValues = critic && bootstrap != .none
   }
 
   var subBatches: Int { parts.count }
@@ -188,7 +193,7 @@ final class CollectionWindow: RolloutStageWork {
     try Autograd.withNoGrad {  // grad mode is per thread: set here, on the rollout thread
       // V(final observation) of the environments that ended and were reset with step t - 1
       // (their final observations stay in place until the sub-batch's next step).
-      if critic && t > 0 { try recordFinalValues(part, step: t - 1) }
+      if finalValues && t > 0 { try recordFinalValues(part, step: t - 1) }
       let current = try part.current()
       let state = proprio ? current.state : nil
       if t == steps {

@@ -18,8 +18,17 @@ public struct SFTRun {
   /// Cosine decay of the learning rate to zero over the run (after 5% linear warm-up), instead
   /// of a constant rate: the last steps then refine the actions' fine bins.
   public var cosineSchedule = false
+  /// Asked before every step; true ends the run early by throwing `Stopped` (a daemon told to
+  /// stop during a warm start).
+  public var shouldStop: () -> Bool = { false }
 
   public init() {}
+
+  /// The run ended early because `shouldStop` said so.
+  public struct Stopped: Error, CustomStringConvertible {
+    public let step: Int
+    public var description: String { "supervised fine-tuning stopped before step \(step)" }
+  }
 
   /// Per logged step: (step, mean loss since the last line).
   public struct Progress: Sendable {
@@ -29,7 +38,8 @@ public struct SFTRun {
     public let secondsLeft: Double
   }
 
-  public func train(policy: VLAPolicy, data: DemoData, log: (Progress) -> Void) throws -> [Progress] {
+  /// Trains `policy` on `data`; each step's batch is split over `work`'s workers.
+  public func train(policy: VLAPolicy, data: DemoData, work: ParallelWork = SerialWork(), log: (Progress) -> Void) throws -> [Progress] {
     let optimizer = try AdamW(groups: [.init(name: "policy", parameters: policy.namedParameters(), lr: learningRate, weightDecay: weightDecay)])
     var rng = SplitMix(seed: seed)  // batches depend only on the seed
     var order: [Int] = []
@@ -38,6 +48,7 @@ public struct SFTRun {
     let start = DispatchTime.now().uptimeNanoseconds
     let warmup = max(1, steps / 20)
     for step in 1...steps {
+      if shouldStop() { throw Stopped(step: step) }
       if cosineSchedule {
         let progress = Double(step - warmup) / Double(max(steps - warmup, 1))
         optimizer.groups[0].lr = step <= warmup
@@ -50,7 +61,7 @@ public struct SFTRun {
       let batch = try data.batch(rows: rows, chunk: policy.config.numActionChunks, tokenizer: policy.actionTokenizer)
       let metrics = try SupervisedFineTuning.step(
         policy: policy, optimizer: optimizer, images: batch.images, instructions: batch.instructions,
-        state: policy.config.proprioDim > 0 ? batch.state : nil, targetTokens: batch.tokens, maxGradNorm: maxGradNorm)
+        state: policy.config.proprioDim > 0 ? batch.state : nil, targetTokens: batch.tokens, maxGradNorm: maxGradNorm, work: work)
       lossSum += metrics.loss
       lossCount += 1
       if step % logEvery == 0 || step == steps {

@@ -5,16 +5,27 @@
 /// standard deviation (action units), while the recorded label stays the expert's clean action
 /// (DART, Laskey et al. 2017): the data then shows how to recover from the small errors a cloned
 /// policy makes in closed loop, which plain demonstrations never visit.
+///
+/// With `confusableFraction` > 0 that share of each task's episodes draws its distractors from
+/// the other recorded tasks' target colours (`TabletopConfig.distractorColors`): a scene then
+/// holds, say, a green cube and a blue can beside the red cube asked for, and only the
+/// instruction says which to take. In the split's own scenes such confusers are rarer, and a
+/// cloned policy learns to take any object of a target colour.
 public enum DemoRecorder {
   /// Runs `episodesPerTask` expert episodes of every task and returns the successful ones.
   /// `progress` receives one line per batch.
   public static func record(
     tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, imageSize: Int = 64,
-    wristCamera: Bool = false, actionNoise: Double = 0, seed: UInt64 = 0, threads: Int = 1, batchSize: Int = 32,
-    progress: (String) -> Void = { _ in }
+    wristCamera: Bool = false, actionNoise: Double = 0, confusableFraction: Double = 0, seed: UInt64 = 0, threads: Int = 1,
+    batchSize: Int = 32, progress: (String) -> Void = { _ in }
   ) throws -> DemoDataset {
     let specs = try tasks.map(TaskCatalog.named)
-    let jobs = specs.indices.flatMap { task in (0..<episodesPerTask).map { (task: task, episode: $0) } }
+    let confusable = Int((confusableFraction * Double(episodesPerTask)).rounded())
+    let targetColors = Array(Set(specs.map(\.targetColor.name))).sorted()
+    // Plain episodes first, then the confusable ones, each batched on their own.
+    let jobs = [false, true].flatMap { confused in
+      specs.indices.flatMap { task in (0..<episodesPerTask).filter { ($0 < confusable) == confused }.map { (task: task, episode: $0, confused: confused) } }
+    }
     var dataset = DemoDataset(imageSize: imageSize)
     dataset.tasks = specs.map { ($0.name, $0.instruction) }
     dataset.split = split
@@ -23,9 +34,13 @@ public enum DemoRecorder {
     let pixels = imageSize * imageSize * 3
     var noise = SplitMix(seed: SplitMix.mix(seed, 0x4441_5254))
 
-    for batchStart in stride(from: 0, to: jobs.count, by: batchSize) {
-      let batch = Array(jobs[batchStart..<min(batchStart + batchSize, jobs.count)])
+    let batches = [false, true].flatMap { confused in
+      let part = jobs.filter { $0.confused == confused }
+      return stride(from: 0, to: part.count, by: batchSize).map { Array(part[$0..<min($0 + batchSize, part.count)]) }
+    }
+    for batch in batches {
       var config = TabletopConfig()
+      if batch[0].confused { config.distractorColors = targetColors }
       config.tasks = batch.map { specs[$0.task].name }
       config.numEnvs = batch.count
       config.split = split

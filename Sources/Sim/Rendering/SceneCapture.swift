@@ -64,7 +64,7 @@ extension EnvInstance {
     let down = SIMD3<Float>(-Float(r[2]), -Float(r[5]), -Float(r[8]))
     let along = SIMD3<Float>(Float(r[0]), Float(r[3]), Float(r[6]))
     let eye = SIMD3<Float>(Float(x[0]), Float(x[1]), Float(x[2])) + down * 0.012
-    return view(eye: eye, lookAt: eye + down, up: along, fovDegrees: 75, aspect: aspect)
+    return view(eye: eye, lookAt: eye + down, up: along, fovDegrees: EnvInstance.wristFieldOfView, aspect: aspect)
   }
 
   private func view(eye: SIMD3<Float>, lookAt: SIMD3<Float>, up: SIMD3<Float>, fovDegrees: Float, aspect: Float) -> RcView {
@@ -83,6 +83,18 @@ extension EnvInstance {
   }
 }
 
+extension RcView {
+  /// Whether a world point projects inside this camera's image.
+  func sees(_ p: SIMD3<Float>) -> Bool {
+    let v = p - SIMD3(eye.x, eye.y, eye.z)
+    let depth = dot(v, SIMD3(forward.x, forward.y, forward.z))
+    guard depth > 0 else { return false }
+    let x = dot(v, SIMD3(right.x, right.y, right.z)) / depth, y = dot(v, SIMD3(up_tan.x, up_tan.y, up_tan.z)) / depth
+    return Swift.abs(x) <= up_tan.w * eye.w && Swift.abs(y) <= up_tan.w
+  }
+}
+
+private func dot(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { (a * b).sum() }
 private func normalize(_ v: SIMD3<Float>) -> SIMD3<Float> { v / simdLength(v) }
 private func cross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
   SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Success tests and the shaped reward, per task family. Positions are object centres in metres
 /// (table top at z = 0); "released" means the jaw does not hold the target.
 extension EnvInstance {
@@ -54,9 +58,28 @@ extension EnvInstance {
 
   /// Potential of the shaped reward (RLinf's ManiSkill terms): 0.1 for a grasp, 0.1 more for a
   /// grasp held on consecutive steps, up to 0.3 for progress towards the goal, 1 for success.
-  /// The reward is its difference between steps.
-  func shapedPotential(grasped: Bool) -> Double {
+  /// With `reach`, up to 0.1 more for the palm's closeness to the target's grasp point
+  /// (1 - tanh(10 d), d in metres, as ManiSkill's dense rewards shape reaching) and up to 0.05
+  /// for a cube's jaw alignment as the palm gets close; a held target counts as reached and
+  /// aligned. The reward is the potential's difference between steps (potential-based shaping,
+  /// Ng et al. 1999: the best policy stays the same).
+  func shapedPotential(grasped: Bool, reach: Bool = false) -> Double {
     let progress = max(0, min(1, 1 - goalDistance() / initialGoalDistance))
-    return (grasped ? 0.1 : 0) + (graspStreak >= 2 ? 0.1 : 0) + 0.3 * progress + (isSuccess() ? 1 : 0)
+    var potential = (grasped ? 0.1 : 0) + (graspStreak >= 2 ? 0.1 : 0) + 0.3 * progress + (isSuccess() ? 1 : 0)
+    if reach {
+      let closeness = grasped ? 1 : 1 - tanh(10 * simdLength(gripperPosition - graspPoint()))
+      potential += 0.1 * closeness + 0.05 * (grasped ? 1 : closeness * jawAlignment())
+    }
+    return potential
+  }
+
+  /// Where the palm holds the target: above its centre by the expert's grasp offset.
+  func graspPoint() -> SIMD3<Double> { slotPosition(0) + SIMD3(0, 0, ScriptedExpert.graspOffset) }
+
+  /// 1 when the jaw closes across a cube's faces, 0 at 45 degrees off (the jaw is symmetric every
+  /// 90 degrees); 1 for round objects, which any yaw grasps.
+  func jawAlignment() -> Double {
+    guard task.targetShape == .cube else { return 1 }
+    return 0.5 * (1 + cos(4 * (handEuler.z - slotYaw(0))))
   }
 }

@@ -64,6 +64,22 @@ public enum TaskCatalog {
 
   public static let allTasks = trainTasks + semanticTasks
 
+  /// The semantic tasks that recombine words the `trained` tasks use: each of their colours,
+  /// shapes and reference kinds appears in a trained task of the same family (a policy has read
+  /// every word, never the combination). The other semantic tasks name an unseen word.
+  public static func semanticRecombinations(of trained: [TaskSpec]) -> [TaskSpec] {
+    semanticTasks.filter { task in
+      let family = trained.filter { $0.family == task.family }
+      let colours = Set(family.flatMap { [$0.targetColor.name, $0.referenceColor?.name].compactMap { $0 } })
+      let shapes = Set(family.flatMap { [$0.targetShape.rawValue, $0.referenceShape?.rawValue].compactMap { $0 } })
+      let kinds = Set(family.compactMap { $0.referenceKind?.rawValue })
+      let words = [task.targetColor.name, task.referenceColor?.name].compactMap { $0 }
+      let nouns = [task.targetShape.rawValue, task.referenceShape?.rawValue].compactMap { $0 }
+      return !family.isEmpty && words.allSatisfy(colours.contains) && nouns.allSatisfy(shapes.contains)
+        && (task.referenceKind.map { kinds.contains($0.rawValue) } ?? true)
+    }
+  }
+
   /// Looks a task up by name; the error lists near names.
   public static func named(_ name: String) throws -> TaskSpec {
     if let task = allTasks.first(where: { $0.name == name }) { return task }

@@ -8,6 +8,8 @@ usage:
                            DIR/io.safetensors with "images", "features" (forward_features) and
                            "intermediate" (get_intermediate_layers(n={depth - 2}), prefix removed)
   parity.py actions FILE   FILE holds "values"; prints numpy.digitize bins over linspace(-1, 1, 256)
+  parity.py pool FILE F    FILE holds "features" [B, g * g, D] (a row-major patch grid); adds
+                           "pooled": torch.nn.functional.avg_pool2d over the grid, kernel F
 """
 import json
 import sys
@@ -61,5 +63,14 @@ def actions(path):
     print(json.dumps(np.digitize(np.clip(values, -1, 1), bins).tolist()))
 
 
+def pool(path, factor):
+    features = load_file(path)["features"]
+    b, p, d = features.shape
+    g = int(round(p ** 0.5))
+    grid = features.transpose(1, 2).reshape(b, d, g, g)
+    pooled = torch.nn.functional.avg_pool2d(grid, int(factor)).flatten(2).transpose(1, 2)
+    save_file({"features": features, "pooled": pooled.contiguous()}, path)
+
+
 if __name__ == "__main__":
-    {"llama": llama, "vit": vit, "actions": actions}[sys.argv[1]](sys.argv[2])
+    {"llama": llama, "vit": vit, "actions": actions, "pool": pool}[sys.argv[1]](*sys.argv[2:])

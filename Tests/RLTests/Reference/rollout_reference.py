@@ -20,7 +20,7 @@ def window_gae(rewards, values, terminated, truncated, final_values, gamma, lam,
         seq_r, seq_v, seq_d = [], [], []
         for t in range(T):
             ended = terminated[t, b] or truncated[t, b]
-            eligible = truncated[t, b] or (bootstrap == "always" and terminated[t, b])
+            eligible = bootstrap != "none" and (truncated[t, b] or (bootstrap == "always" and terminated[t, b]))
             bonus = gamma * final_values[t, b, 0] if eligible else 0.0
             if action_level:
                 for k in range(K):
@@ -72,7 +72,7 @@ def main():
         ("chunk", x["chunk_values"], x["chunk_final"], False),
         ("action", x["action_values"], x["action_final"], True),
     ]:
-        for bootstrap in ["standard", "always"]:
+        for bootstrap in ["standard", "always", "none"]:
             a, r = window_gae(
                 rewards, values.astype(np.float64), term, trunc, final.astype(np.float64), p["gamma"], p["lambda"], bootstrap, action_level
             )

@@ -18,6 +18,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 
+def bf16_autocast(f):
+    """f() under CPU autocast to bfloat16, as the Swift side's Autocast.withBFloat16."""
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return f()
+
+
 def rms_norm(x, w, eps):
     return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps))
 
@@ -70,12 +76,12 @@ def main(workdir):
     tensors = load_file(f"{workdir}/inputs.safetensors")
     outputs = {}
     namespace = {"torch": torch, "F": F, "math": math, "rms_norm": rms_norm, "mha": mha,
-                 "gqa": gqa, "adamw_run": adamw_run}
+                 "gqa": gqa, "adamw_run": adamw_run, "bf16_autocast": bf16_autocast}
     for case in cases:
         name = case["name"]
         x = [tensors[n].clone().requires_grad_(g) for n, g in zip(case["inputs"], case["grad"])]
         try:
-            out = eval(case["expr"], namespace, {"x": x})
+            out = eval(case["expr"], {**namespace, "x": x})  # one scope, so lambdas in expr see x
         except Exception as error:  # report which case, then fail the run
             raise SystemExit(f"case {name}: {case['expr']}: {error}")
         outputs[f"out.{name}"] = out.detach().contiguous()

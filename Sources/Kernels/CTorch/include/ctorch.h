@@ -61,6 +61,12 @@ void ct_manual_seed(uint64_t seed);
 void ct_set_deterministic(bool on);
 bool ct_grad_enabled(void);
 void ct_set_grad_enabled(bool on);
+// Mixed precision for the current thread (libtorch's autocast on the device type of `device`,
+// CT_CPU or CT_CUDA): matmul-like ops run in bfloat16 while entered, the rest in float32.
+// Regions nest; leaving the outermost one clears the cache of cast weights.
+int ct_autocast_enter(int device);
+void ct_autocast_exit(int device, bool previous);
+bool ct_autocast_enabled(int device);
 
 // ---- lifetime, metadata, data ------------------------------------------------------------------
 void ct_free(ct_tensor t);
@@ -173,6 +179,9 @@ bool ct_is_leaf(ct_tensor t);
 int ct_backward(ct_tensor t, ct_tensor grad /* nullable */, bool retain_graph);
 int ct_grad(ct_tensor t, ct_tensor *out);        // *out = NULL when no gradient is stored
 int ct_set_grad(ct_tensor t, ct_tensor grad /* nullable: clears */);
+// out[i] = d output / d inputs[i] for a scalar output, leaving every .grad untouched (zeros for
+// inputs the output does not depend on); frees the graph. Callers own the n new tensors.
+int ct_autograd_grad(ct_tensor output, const ct_tensor *inputs, int n, ct_tensor *out);
 ct_tensor ct_detach(ct_tensor t);
 
 // ---- random generators ---------------------------------------------------------------------------

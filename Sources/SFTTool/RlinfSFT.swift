@@ -14,7 +14,7 @@ import Torch
 struct RlinfSFT: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rlinf-sft", abstract: "Supervised fine-tuning of VLA policies on expert demonstrations.",
-    subcommands: [Train.self, Evaluate.self, Tokenizer.self])
+    subcommands: [Train.self, Evaluate.self, Compare.self, Tokenizer.self])
 }
 
 extension ActionHead: ExpressibleByArgument {}
@@ -31,11 +31,16 @@ struct Tokenizer: ParsableCommand {
   }
 }
 
-/// One line per task: successes / episodes.
+/// One line per task: successes / episodes, then the failures by outcome.
 func printPerTask(_ result: ClosedLoopEvaluation.Result, _ names: [String]) {
   for name in names {
     let r = result.perTask[name]!
-    print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.successes)/\(r.episodes)")
+    let failures = EpisodeOutcome.allCases.filter { $0 != .success && r.outcomes[$0, default: 0] > 0 }
+      .map { "\($0.rawValue) \(r.outcomes[$0]!)" }.joined(separator: ", ")
+    let wrong = r.wrongObjects.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.successes)/\(r.episodes)" + (failures.isEmpty ? "" : "   failures: " + failures)
+      + (r.targetOutOfViewAtStart > 0 ? "   (target out of view at the start: \(r.targetOutOfViewAtStart))" : "")
+      + (wrong.isEmpty ? "" : "   wrong objects: " + wrong))
   }
 }
 
@@ -49,15 +54,19 @@ struct Evaluate: ParsableCommand {
   @Option(help: "Write a GIF of the first four episodes here.") var video: String?
   @Option(help: "Sampling temperature (0: greedy).") var temperature = 0.0
   @Option(help: "Worker threads.") var threads = 2
+  @Option(help: "Reset-state seed of the episodes (RL jobs evaluate with 1000 + env.eval.seed; another seed gives fresh episodes).") var seed: UInt64 = 1000
+  @Flag(help: "bfloat16 matmuls (autocast), as actor.model.precision: bf16.") var bf16 = false
 
   func run() throws {
     csys_line_buffered_stdout()
     TorchRuntime.configureThreads(threads)
     let policy = try VLACheckpoint.load(from: checkpoint)
+    policy.computeInBFloat16 = bf16
     let names = tasks.split(separator: ",").map(String.init)
     let result = try ClosedLoopEvaluation.run(
-      policy: policy, tasks: names, episodesPerTask: episodes, split: split, threads: threads,
-      sampling: temperature == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: temperature), wristCamera: wrist, video: video)
+      policy: policy, tasks: names, episodesPerTask: episodes, split: split, seed: seed, threads: threads,
+      sampling: temperature == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: temperature), wristCamera: wrist, video: video,
+      work: WorkerPool.forStage("rlinf-eval-worker", StageResources(component: .actor, cores: Array(Machine.current().cpus.prefix(threads)), threads: threads, device: "cpu", numaNode: nil)))
     print(String(format: "success: %.1f%% of %d episodes (%@ split, %@)", 100 * result.successRate, names.count * episodes, split.rawValue,
                  temperature == 0 ? "greedy" : String(format: "sampled at T = %.2f", temperature)))
     printPerTask(result, names)
@@ -73,6 +82,7 @@ struct Train: ParsableCommand {
   @Option(help: "Expert episodes per task to record (ignored with --demos).") var episodes = 40
   @Option(help: "Use this demonstration file instead of recording.") var demos: String?
   @Option(help: "Std of the noise added to the expert's executed arm actions while recording (labels stay clean).") var actionNoise = 0.0
+  @Option(help: "Share of each task's episodes whose distractors take the other tasks' target colours (the instruction decides).") var confusers = 0.0
   @Option(help: "Optimiser steps.") var steps = 1500
   @Option(help: "Batch size.") var batch = 32
   @Option(help: "Learning rate.") var lr = 1e-3
@@ -85,6 +95,9 @@ struct Train: ParsableCommand {
   @Flag(help: "Feed the proprioceptive state as a token after the image (OpenVLA-OFT's proprio projector).") var proprio = false
   @Flag(help: "The policy sees the wrist camera instead of the third-person view.") var wrist = false
   @Flag(help: "Grey-world white balance of the policy's images (each channel divided by its image mean).") var whiteBalance = false
+  @Option(help: "Average-pool the image patch grid by this factor per side before the language model (1: every patch).") var patchPool = 1
+  @Flag(help: "bfloat16 matmuls (autocast) over float32 weights, as actor.model.precision: bf16.") var bf16 = false
+  @Flag(help: "Condition the vision encoder on the instruction (FiLM, as OpenVLA-OFT+; actor.model.use_film).") var film = false
 
   func run() throws {
     csys_line_buffered_stdout()
@@ -101,7 +114,8 @@ struct Train: ParsableCommand {
     if demos == nil {
       print("recording \(episodes) expert episodes of each of \(taskNames.count) tasks ...")
       let dataset = try DemoRecorder.record(
-        tasks: taskNames, episodesPerTask: episodes, wristCamera: wrist, actionNoise: actionNoise, seed: seed, threads: threads) { print("  " + $0) }
+        tasks: taskNames, episodesPerTask: episodes, wristCamera: wrist, actionNoise: actionNoise, confusableFraction: confusers, seed: seed,
+        threads: threads) { print("  " + $0) }
       try dataset.write(to: demoPath)
     }
     let data = try DemoData(path: demoPath, camera: wrist ? "wrist_rgb" : "rgb")
@@ -110,12 +124,15 @@ struct Train: ParsableCommand {
     let tokenizer = try TinyTokenizer.load()
     let config = VLAConfig.tiny(
       head: head, numActionChunks: chunks, textVocabulary: tokenizer.vocabularySize, proprioDim: proprio ? TabletopEnv.stateSize : 0,
-      whiteBalance: whiteBalance)
+      whiteBalance: whiteBalance, patchPool: patchPool, film: film)
     let policy = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: seed))
+    policy.computeInBFloat16 = bf16
     try policy.move(to: placeOn)
-    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), camera \(wrist ? "wrist" : "third-person"), white balance \(whiteBalance ? "on" : "off"), \(policy.parameterCount) parameters on \(policy.device)")
+    print("policy: tiny \(head.rawValue), K = \(config.numActionChunks), proprio \(proprio ? "on" : "off"), camera \(wrist ? "wrist" : "third-person"), white balance \(whiteBalance ? "on" : "off"), patch pool \(patchPool), FiLM \(film ? "on" : "off"), \(policy.parameterCount) parameters on \(policy.device)")
 
-    let before = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist)
+    let work = try WorkerPool.forStage(
+      "rlinf-sft-worker", StageResources(component: .actor, cores: Array(Machine.current().cpus.prefix(threads)), threads: threads, device: device, numaNode: nil))
+    let before = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist, work: work)
     print(String(format: "success before SFT: %.1f%% (%.0f s so far)", 100 * before.successRate, elapsed()))
 
     var run = SFTRun()
@@ -124,12 +141,12 @@ struct Train: ParsableCommand {
     run.learningRate = lr
     run.cosineSchedule = cosine
     run.seed = seed
-    _ = try run.train(policy: policy, data: data) { p in
+    _ = try run.train(policy: policy, data: data, work: work) { p in
       print(String(format: "sft step %5d/%d  loss %.4f  %.0f samples/s  ETA %.0f s", p.step, steps, p.loss, p.samplesPerSecond, p.secondsLeft))
     }
     try VLACheckpoint.save(policy, to: out + "/checkpoint")
 
-    let after = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist)
+    let after = try ClosedLoopEvaluation.run(policy: policy, tasks: taskNames, episodesPerTask: evalEpisodes, threads: threads, wristCamera: wrist, work: work)
     print(String(format: "\nsuccess after SFT: %.1f%% (before: %.1f%%), %d episodes, %.0f s in all", 100 * after.successRate, 100 * before.successRate, after.episodes, elapsed()))
     printPerTask(after, taskNames)
     print("checkpoint: \(out)/checkpoint")

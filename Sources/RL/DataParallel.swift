@@ -1,0 +1,86 @@
+import Foundation
+import Torch
+
+/// Runs independent pieces of an update side by side. The pipeline hands in one backed by
+/// threads pinned to the actor's cores (Pipeline's `WorkerPool`); the algorithms only say which
+/// pieces are independent. `SerialWork` runs them one after another on the caller's thread.
+public protocol ParallelWork: AnyObject {
+  /// Pieces that can run at once.
+  var width: Int { get }
+  /// Calls `body(w)` for every worker w in 0..<width at the same time and returns when all have
+  /// returned; rethrows the first error.
+  func onEachWorker(_ body: @escaping (Int) throws -> Void) throws
+}
+
+/// One worker: the caller's thread.
+public final class SerialWork: ParallelWork {
+  public init() {}
+  public var width: Int { 1 }
+  public func onEachWorker(_ body: @escaping (Int) throws -> Void) throws { try body(0) }
+}
+
+/// Data parallelism inside one process: the gradient of a sum of losses, each shard's loss
+/// differentiated on its own worker (a libtorch thread each, so the many small ops of a tiny
+/// policy run side by side instead of waiting for each other), then summed in shard order, so
+/// the result depends on the shard count but never on timing.
+public enum DataParallel {
+  /// Sets every parameter's `grad` to sum over shards s of d loss(s) / d parameter, with shards
+  /// 0..<shards dealt to the workers round-robin. `loss(s)` returns shard s's loss and anything
+  /// else the caller wants back (metrics); the results come back in shard order. A shard whose
+  /// loss is not finite still returns its result; the gradients are then left unset (nil) and
+  /// `finite` is false, so the caller can skip the step.
+  public static func gradients<Result>(
+    of parameters: [Tensor], shards: Int, work: ParallelWork, loss: @escaping (Int) throws -> (Tensor, Result)
+  ) throws -> (results: [Result], finite: Bool) {
+    let parameters = parameters.filter(\.requiresGrad)  // frozen ones (LoRA's base weights) get none
+    let workers = min(work.width, shards)
+    let box = ShardResults<Result>(shards: shards, workers: workers)
+    try work.onEachWorker { w in
+      guard w < workers else { return }
+      var sum: [Tensor]? = nil
+      for s in stride(from: w, to: shards, by: workers) {
+        let (value, result) = try loss(s)
+        let finite = try value.item().isFinite
+        box.set(shard: s, result: result, finite: finite)
+        guard finite else { continue }
+        let grads = try Autograd.gradients(of: value, withRespectTo: parameters)
+        sum = try sum.map { try zip($0, grads).map { try $0 + $1 } } ?? grads
+      }
+      box.set(worker: w, gradients: sum)
+    }
+    let finite = box.finite.allSatisfy { $0 }
+    if finite {
+      var total: [Tensor]? = nil
+      for w in 0..<workers {
+        guard let g = box.gradients[w] else { continue }
+        total = try total.map { try zip($0, g).map { try $0 + $1 } } ?? g
+      }
+      for (p, g) in zip(parameters, total ?? []) { try p.setGrad(g) }
+    }
+    return (box.results.map { $0! }, finite)
+  }
+}
+
+/// Per-shard and per-worker outputs, each slot written by one worker (under the lock) before
+/// `onEachWorker` returns.
+private final class ShardResults<Result>: @unchecked Sendable {
+  private(set) var results: [Result?]
+  private(set) var finite: [Bool]
+  private(set) var gradients: [[Tensor]?]
+  private let lock = NSLock()
+
+  init(shards: Int, workers: Int) {
+    results = Array(repeating: nil, count: shards)
+    finite = Array(repeating: true, count: shards)
+    gradients = Array(repeating: nil, count: workers)
+  }
+
+  func set(shard: Int, result: Result, finite ok: Bool) {
+    lock.withLock {
+      results[shard] = result
+      finite[shard] = ok
+    }
+  }
+
+  func set(worker: Int, gradients g: [Tensor]?) { lock.withLock { gradients[worker] = g } }
+}
