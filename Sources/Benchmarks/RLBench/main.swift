@@ -32,18 +32,6 @@ func f(_ x: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f"
 func pad(_ cells: [String], _ widths: [Int]) -> String {
   zip(cells, widths).map { $0.count >= $1 ? $0 : $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
 }
-func seconds(_ body: () throws -> Void) rethrows -> (wall: Double, cores: Double) {
-  func cpu() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-  }
-  let start = DispatchTime.now().uptimeNanoseconds, startCPU = cpu()
-  try body()
-  let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-  return (wall, (cpu() - startCPU) / wall)
-}
-
 /// A config as the benchmark runs it.
 func benchmarkConfig(_ path: String, name: String) throws -> TrainingConfig {
   var c = try TrainingConfig.load(path: path)
@@ -108,38 +96,21 @@ for r in results {
   ], widths))
 }
 
-// The simulator alone, on the env stage's cores and threads: the main job's ceiling.
+// The simulator alone on the env stage's resources (the ceiling), then the busy cores of the
+// warm start and of an evaluation on the actor's (helpers in Measurements.swift: they run on
+// stage threads, away from the main actor that owns this file's globals).
 let main = results.last!.config
 let placement = try Placement(config: main)
-var simulator = try RolloutCollector.simulatorConfig(main.env.train, imageSize: 64, groupSize: 1)
-simulator.numEnvs = main.env.train.totalNumEnvs / placement.subBatches
-simulator.tasks = Array(simulator.tasks.prefix(simulator.numEnvs))
-simulator.threads = placement.mode == .collocated ? placement.rollout.threads : placement.env.threads
-let k = main.actor.model.numActionChunks
-let envThread = try StageThread(name: "bench-env", resources: placement.mode == .collocated ? placement.rollout : placement.env)
-let simulatorSteps = try envThread.run { () -> Double in
-  let envs = try (0..<placement.subBatches).map { _ in try TabletopEnv(config: simulator) }
-  var random = SplitMix(seed: 7)
-  let actions = (0..<(simulator.numEnvs * k * 7)).map { _ in Float.random(in: -1...1, using: &random) }
-  let chunkSteps = main.env.train.maxStepsPerRolloutEpoch / k
-  let time = try seconds { for _ in 0..<chunkSteps { for env in envs { _ = try env.stepChunk(actions, chunk: k) } } }
-  return Double(placement.subBatches * simulator.numEnvs * chunkSteps * k) / time.wall
-}
-envThread.stop()
+let simulatorSteps = try Measurements.simulatorAlone(main, placement: placement)
 let resources = placement.mode == .collocated ? placement.rollout : placement.env
 print("\nsimulator alone on the env stage's resources (\(resources.summary)), \(main.env.train.totalNumEnvs) envs, random actions: \(f(simulatorSteps)) env steps/s")
-
-// Busy cores of the warm start and of an evaluation, on the actor's resources.
 var warm = main
 warm.sft.enabled = true
 warm.sft.episodesPerTask = 8
 warm.sft.steps = 60
 warm.runner.experimentName = "warm-start"
-let warmStart = try seconds { _ = try SFTWarmStart.run(warm, log: { _ in }) }
-let evalJob = try RLRun(config: try benchmarkConfig(runs.last!.path, name: "eval"))
-let actorThread = try StageThread(name: "bench-actor", resources: placement.actor)
-let evaluation = try actorThread.run { try seconds { _ = try evalJob.evaluate(main.env.eval) } }
-actorThread.stop()
+let warmStart = try Measurements.busy { _ = try SFTWarmStart.run(warm, log: { _ in }) }
+let evaluation = try Measurements.evaluation(try benchmarkConfig(runs.last!.path, name: "eval"), placement: placement)
 print("warm start (8 expert episodes per task, 60 SFT steps): \(f(warmStart.wall, 1)) s, \(f(warmStart.cores, 2)) cores busy of the actor's \(placement.actor.cores.count)")
 print("evaluation (\(main.env.eval.totalNumEnvs) episodes): \(f(evaluation.wall, 1)) s, \(f(evaluation.cores, 2)) cores busy of the actor's \(placement.actor.cores.count)")
 
