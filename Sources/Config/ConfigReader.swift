@@ -94,9 +94,10 @@ final class ConfigReader {
 
   /// One of a fixed set of spellings.
   func choice<T: RawRepresentable & CaseIterable>(_ name: String, _ fallback: T) throws -> T where T.RawValue == String {
+    let line = mapping[name]?.mark.map { " at line \($0.line)" } ?? ""
     guard let text = try optionalString(name) else { return fallback }
     guard let value = T(rawValue: text) else {
-      throw ConfigError(key(name), "unknown value \"\(text)\" (expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", ")))")
+      throw ConfigError(key(name), "unknown value\(line) (expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
     return value
   }
@@ -127,12 +128,15 @@ final class ConfigReader {
     return mapping[name]
   }
 
+  /// What a node is and where, never what it says: errors name keys and lines, and quote no
+  /// value of the file.
   static func describe(_ node: Node) -> String {
-    switch node {
-    case .scalar(let s): "\"\(s.string)\""
+    let kind = switch node {
+    case .scalar: "a scalar"
     case .mapping: "a mapping"
     case .sequence: "a list"
     case .alias: "an alias"
     }
+    return kind + (node.mark.map { " at line \($0.line)" } ?? "")
   }
 }

@@ -19,8 +19,10 @@ extension TrainingConfig {
     let root: Node?
     do {
       root = try Yams.compose(yaml: yaml)
+    } catch let error as YamlError {
+      throw ConfigError("", "not valid YAML: " + Self.withoutText(error))
     } catch {
-      throw ConfigError("", "not valid YAML: \(error)")
+      throw ConfigError("", "not valid YAML")
     }
     let reader = try ConfigReader(path: "", node: root)
     var config = TrainingConfig()
@@ -28,6 +30,20 @@ extension TrainingConfig {
     try reader.finish()
     try config.validate()
     return config
+  }
+
+  /// A YAML error's problem and position, without the snippet of the text Yams quotes.
+  static func withoutText(_ error: YamlError) -> String {
+    switch error {
+    case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+      return "\(problem) at line \(mark.line), column \(mark.column)"
+    case .reader(let problem, let offset, _, _):
+      return problem + (offset.map { " at byte \($0)" } ?? "")
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      return "duplicated keys \(duplicates.joined(separator: ", ")) at line \(context.mark.line)"
+    default:
+      return "cannot parse"
+    }
   }
 
   private mutating func read(_ r: ConfigReader) throws {

@@ -18,12 +18,16 @@ import Foundation
 public enum ControlProtocol {
   public static let version = 1
   public static let maxLineBytes = 64 * 1024
+  /// The largest config text `start` carries (its JSON escaping must fit in one line).
+  public static let maxConfigBytes = 48 * 1024
 
   /// The commands and what they do (also `rlinfctl --help`).
   public enum Command: String, CaseIterable, Sendable {
     /// The job, its phase, step, success rates, throughput per stage, placement.
     case status
-    /// Starts a job from a YAML config path (`args.config`) when none is running.
+    /// Starts a job when none is running, from a YAML config's text (`args.config_text`, read by
+    /// the client; `args.config_name` names it in status and errors). The daemon opens no file a
+    /// client names, and the config's own paths must lie inside its state directory.
     case start
     /// Pauses training after the current iteration / resumes it.
     case pause, resume

@@ -50,7 +50,7 @@ final class JobController: @unchecked Sendable {
   // Guarded by `condition`:
   private var phase = Phase.idle
   private var jobName: String?
-  private var configPath: String?
+  private var configLabel: String?
   private var liveConfig: TrainingConfig?
   private var queued: [Work] = []
   private var pauseRequested = false
@@ -85,17 +85,40 @@ final class JobController: @unchecked Sendable {
 
   // MARK: requests (control server thread)
 
-  /// Starts a job from a config file; the config is read and checked here, so errors reach the
-  /// client. Relative log paths are taken inside the state directory.
-  func start(configPath: String) throws -> JSONValue {
-    var config = try TrainingConfig.load(path: configPath)
-    let text = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
-    if !config.runner.logPath.hasPrefix("/") { config.runner.logPath = stateDirectory + "/" + config.runner.logPath }
+  /// Where a job's config came from.
+  enum ConfigSource {
+    /// `rlinfd --config PATH`: the daemon's own launch, read from the file.
+    case launch(path: String)
+    /// A `start` request: the YAML text the client read with its own permissions, and the name
+    /// it gave it (shown in status and errors only). Its paths are confined (`ClientConfig`).
+    case client(text: String, label: String)
+  }
+
+  /// Starts a job; the config is read and checked here, so errors reach the client. A running
+  /// job refuses the start before anything is parsed or read. Relative log paths are taken
+  /// inside the state directory.
+  func start(_ source: ConfigSource) throws -> JSONValue {
+    try condition.withLock {
+      guard !active else { throw ControlFailure("job \(jobName ?? "") is \(phase.rawValue); stop it first") }
+    }
+    var config: TrainingConfig
+    let text: String, label: String
+    switch source {
+    case .launch(let path):
+      config = try TrainingConfig.load(path: path)
+      text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+      label = path
+      if !config.runner.logPath.hasPrefix("/") { config.runner.logPath = stateDirectory + "/" + config.runner.logPath }
+    case .client(let clientText, let clientLabel):
+      config = try ClientConfig.parse(clientText, label: clientLabel, stateDirectory: stateDirectory)
+      text = clientText
+      label = clientLabel
+    }
     return try condition.withLock {
       guard !active else { throw ControlFailure("job \(jobName ?? "") is \(phase.rawValue); stop it first") }
       phase = .starting
       jobName = config.runner.experimentName
-      self.configPath = configPath
+      configLabel = label
       liveConfig = config
       queued = []
       pauseRequested = false
@@ -190,7 +213,7 @@ final class JobController: @unchecked Sendable {
       var result: [String: JSONValue] = [
         "phase": .string(phase.rawValue),
         "job": jobName.map(JSONValue.string) ?? .null,
-        "config": configPath.map(JSONValue.string) ?? .null,
+        "config": configLabel.map(JSONValue.string) ?? .null,
         "iteration": .number(Double(iteration)),
         "max_epochs": .number(Double(maxEpochs)),
         "environment_steps": .number(Double(environmentSteps)),

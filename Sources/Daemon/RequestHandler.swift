@@ -37,9 +37,11 @@ struct RequestHandler: Sendable {
       status["protocol"] = .number(Double(ControlProtocol.version))
       return .object(status)
     case .start:
-      let path = try string("config")
-      guard path.hasPrefix("/") else { throw ControlFailure("args.config must be an absolute path (rlinfctl makes it one)") }
-      return try job.start(configPath: path)
+      // The daemon never opens a file a client names: it may read what the client cannot.
+      guard args["config"] == nil else {
+        throw ControlFailure("start takes the config's YAML text in args.config_text, not a path (rlinfctl start FILE reads the file with your permissions)")
+      }
+      return try job.start(.client(text: try string("config_text"), label: args["config_name"]?.string ?? "the config sent"))
     case .pause: try job.pause(); return .string("pausing after the current iteration")
     case .resume: try job.resume(); return .string("resumed")
     case .stop: try job.stop(); return .string("stopping after the current iteration, with a checkpoint")

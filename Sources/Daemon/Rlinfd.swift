@@ -56,7 +56,7 @@ struct Rlinfd: AsyncParsableCommand {
     if let config {
       let path = config.hasPrefix("/") ? config : FileManager.default.currentDirectoryPath + "/" + config
       do {
-        _ = try job.start(configPath: path)
+        _ = try job.start(.launch(path: path))
       } catch {
         server.stop()
         throw ValidationError("\(error)")

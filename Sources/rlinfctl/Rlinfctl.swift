@@ -78,8 +78,17 @@ struct Rlinfctl: ParsableCommand {
     @OptionGroup var connection: Connection
     @Argument(help: "The job's YAML config.") var config: String
     func run() throws {
-      let absolute = URL(fileURLWithPath: config).standardizedFileURL.path
-      try connection.call(.start, ["config": .string(absolute)]) { "started \(plain($0["job"] ?? .null)) in \(plain($0["directory"] ?? .null))" }
+      // Read here, with the caller's permissions: the daemon never opens a path a client names.
+      guard let data = FileManager.default.contents(atPath: config) else {
+        throw ValidationError("cannot read \(config): \(FileManager.default.fileExists(atPath: config) ? "permission denied" : "no such file")")
+      }
+      guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("\(config) is not UTF-8 text") }
+      guard data.count <= ControlProtocol.maxConfigBytes else {
+        throw ValidationError("\(config) has \(data.count) bytes; a config sent to rlinfd may have at most \(ControlProtocol.maxConfigBytes)")
+      }
+      try connection.call(.start, ["config_text": .string(text), "config_name": .string(URL(fileURLWithPath: config).lastPathComponent)]) {
+        "started \(plain($0["job"] ?? .null)) in \(plain($0["directory"] ?? .null))"
+      }
     }
   }
 

@@ -64,8 +64,10 @@ import Glibc
     let steps = [first, second].compactMap { $0.result?["step"]?.number }
     #expect(steps.count == 2 && steps[1] > steps[0])
 
-    // Starting a second job while one runs is refused; SIGTERM finishes with a checkpoint.
-    #expect(try !daemon.request(.start, ["config": .string(dir + "/job.yaml")]).ok)
+    // Starting a second job while one runs is refused before its config is parsed (this one is
+    // not even YAML); SIGTERM finishes with a checkpoint.
+    let secondStart = try daemon.request(.start, ["config_text": .string("runner: [unclosed")])
+    #expect(!secondStart.ok && secondStart.error!.contains("stop it first"))
     let last = daemon.iteration(try daemon.request(.status).result!)
     #expect(try daemon.terminate() == 0)
     let store = try CheckpointStore(root: dir + "/runs/tiny/checkpoints")
@@ -233,11 +235,11 @@ import Glibc
     // Over the socket: the start request is refused with the key.
     try FileManager.default.createDirectory(atPath: dir + "/idle", withIntermediateDirectories: true)
     let idle = try DaemonProcess(directory: dir + "/idle", config: nil)
-    try broken.write(toFile: dir + "/broken.yaml", atomically: true, encoding: .utf8)
-    let reply = try idle.request(.start, ["config": .string(dir + "/broken.yaml")])
-    #expect(!reply.ok && reply.error!.contains("algorithm.clip_ratio_hihg: unknown key"))
-    let missing = try idle.request(.start, ["config": .string(dir + "/none.yaml")])
-    #expect(!missing.ok && missing.error!.contains("cannot read config file"))
+    let reply = try idle.request(.start, ["config_text": .string(broken), "config_name": .string("broken.yaml")])
+    #expect(!reply.ok && reply.error!.contains("algorithm.clip_ratio_hihg: unknown key (in broken.yaml)"))
+    // A wrong value is named by its key and line, not quoted.
+    let wrong = try idle.request(.start, ["config_text": .string("runner: {max_epochs: many}\n")])
+    #expect(!wrong.ok && wrong.error! == "runner.max_epochs: expected an integer, found a scalar at line 1 (in the config sent)")
     #expect(try idle.terminate() == 0)
   }
 }

@@ -49,6 +49,21 @@ public func runProgram(_ executable: String, _ arguments: [String]) throws -> St
   return output
 }
 
+/// Runs a program to its end whatever its exit status; returns the status and its stdout and
+/// stderr together (for tests of failures and of warnings printed on stderr).
+public func runCapturing(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: executable)
+  process.arguments = arguments
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  process.standardError = pipe
+  try process.run()
+  let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  process.waitUntilExit()
+  return (process.terminationStatus, output)
+}
+
 /// A product built beside the test runner (swift build puts executables and the test bundle
 /// in the same folder), e.g. "rlinfd".
 public func builtProduct(_ name: String) throws -> String {
