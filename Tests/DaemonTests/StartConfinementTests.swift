@@ -53,7 +53,13 @@ import Glibc
     // rlinfctl reads the file with its caller's permissions: an unprivileged caller cannot, is
     // told so, and nothing of the file reaches the daemon.
     let ctl = try builtProduct("rlinfctl")
-    let (status, output) = try Self.runUnprivileged(ctl, ["start", secret.path, "--socket", daemon.socket])
+    // A copy in the test's own folder: the checkout may lie where nobody cannot enter.
+    let reachable = dir + "/rlinfctl"
+    chmod(dir, 0o755)
+    try FileManager.default.copyItem(atPath: ctl, toPath: reachable)
+    let probe = try Self.runUnprivileged(reachable, ["--help"])
+    try #require(probe.status == 0, "rlinfctl cannot run unprivileged here: \(probe.output)")
+    let (status, output) = try Self.runUnprivileged(reachable, ["start", secret.path, "--socket", daemon.socket])
     #expect(status != 0)
     #expect(output.contains("cannot read \(secret.path)"))
     #expect(!output.contains(secret.marker) && !daemon.log.contains(secret.marker))
