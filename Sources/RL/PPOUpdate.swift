@@ -189,10 +189,15 @@ public enum PPOUpdate {
     if let values = fresh.values, let returns = samples.returns, let oldValues = samples.oldValues {
       let critic = try Losses.value(
         values: values, oldValues: pick(oldValues), returns: pick(returns), valueClip: config.valueClip, huberDelta: config.huberDelta)
-      let valueLoss = try critic.loss.mean()
+      // The critic trains where the sample counts: a sample counts where any of its entries
+      // does (dones are per chunk). [n, ...] -> [n] -> broadcast to the value loss's shape.
+      let counts = try mask.reshape([rows.count, -1]).any(dims: [1])
+        .reshape([rows.count] + Array(repeating: 1, count: Swift.max(critic.loss.rank - 1, 0)))
+      let valueMask = try critic.loss.zerosLike() + counts.to(dtype: critic.loss.dtype)
+      let valueLoss = try Losses.maskedMean(critic.loss, mask: valueMask)
       total = try total + valueLoss
       parts["train/critic/value_loss"] = try valueLoss.item()
-      parts["train/critic/value_clip_ratio"] = try critic.clipped.to(dtype: .float32).mean().item()
+      parts["train/critic/value_clip_ratio"] = try Losses.maskedMean(critic.clipped.to(dtype: .float32), mask: valueMask).item()
     }
     parts["train/actor/total_loss"] = try total.item()
     return (total, parts)

@@ -74,6 +74,30 @@ import Torch
     #expect(try toy.head.weight.floats() != before, "the clean minibatches still trained")
   }
 
+  /// The critic loss counts only the samples the mask keeps (RLinf masks it as the policy
+  /// loss): masked samples with absurd returns leave it at the valid samples' Huber loss.
+  @Test func criticLossIgnoresMaskedSamples() throws {
+    let toy = Toy()
+    var samples = try Self.samples(toy, advantages: Tensor.ones([12]))
+    samples.mask = try Tensor((0..<12).map { Float($0 < 6 ? 1 : 0) }).to(dtype: .bool)
+    samples.returns = try Tensor((0..<12).map { Float($0 < 6 ? 1 : 100) })  // valid: 1, masked: 100
+    samples.oldValues = try Tensor.zeros([12])
+    var config = PPOUpdateConfig()
+    config.globalBatchSize = 12
+    config.microBatchSize = 12
+    config.valueClip = 1000
+    config.huberDelta = 10
+    let policy = Self.recompute(toy)
+    let optimizer = try AdamW(module: toy, lr: 0.1, weightDecay: 0)
+    let metrics = try PPOUpdate.run(samples, config: config, optimizer: optimizer, shuffleSeed: 1) { rows in
+      let fresh = try policy(rows)
+      return Recomputed(logProbs: fresh.logProbs, entropy: fresh.entropy, values: try Tensor.zeros([rows.count]))
+    }
+    // Values 0 against returns 1: Huber 0.5 * 1^2 per valid sample. With the masked ones it
+    // would be (6 * 0.5 + 6 * 10 * (100 - 5)) / 12 = 475.25.
+    #expect(Swift.abs(metrics.values["train/critic/value_loss"]! - 0.5) < 1e-6)
+  }
+
   @Test func badBatchSizesAreRejected() throws {
     let toy = Toy()
     var config = PPOUpdateConfig()
