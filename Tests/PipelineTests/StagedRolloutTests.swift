@@ -68,11 +68,9 @@ let twoCores = Machine.current().cpus.count >= 2
     let failing = RecordingWork(subBatches: 2, steps: 5)
     failing.failAt = (1, 2)
     #expect(throws: PipelineError.self) { try rollout.run(failing) }
-    do {
-      try rollout.run(failing)
-    } catch {
-      #expect("\(error)".contains("simulator crashed in sub-batch 1 at step 2"))
-    }
+    // The window must fail, and with the failing stage's own error.
+    let error = #expect(throws: (any Error).self) { try rollout.run(failing) }
+    #expect(error.map { "\($0)".contains("simulator crashed in sub-batch 1 at step 2") } == true)
     let work = RecordingWork(subBatches: 2, steps: 3)
     try rollout.run(work)
     #expect(work.log == [work.expected, work.expected])
