@@ -7,10 +7,15 @@ extension TrainingConfig {
     guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
       throw ConfigError("", "cannot read config file \(path)")
     }
+    return try parse(yaml: text, source: path)
+  }
+
+  /// `parse(yaml:)` whose errors also name where the text came from (a file, a client's label).
+  public static func parse(yaml: String, source: String) throws -> TrainingConfig {
     do {
-      return try parse(yaml: text)
+      return try parse(yaml: yaml)
     } catch let error as ConfigError {
-      throw ConfigError(error.key, error.problem + " (in \(path))")
+      throw ConfigError(error.key, error.problem + " (in \(source))")
     }
   }
 

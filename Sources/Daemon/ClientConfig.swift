@@ -11,12 +11,7 @@ enum ClientConfig {
   /// Parses the text a client sent and confines its paths; errors name the key, never quote the
   /// text (the client has it) and never name a file the daemon opened for the client.
   static func parse(_ text: String, label: String, stateDirectory: String) throws -> TrainingConfig {
-    var config: TrainingConfig
-    do {
-      config = try TrainingConfig.parse(yaml: text)
-    } catch let error as ConfigError {
-      throw ConfigError(error.key, error.problem + " (in \(label))")
-    }
+    var config = try TrainingConfig.parse(yaml: text, source: label)
     try confine(&config, stateDirectory: stateDirectory)
     return config
   }

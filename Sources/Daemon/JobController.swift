@@ -98,15 +98,16 @@ final class JobController: @unchecked Sendable {
   /// job refuses the start before anything is parsed or read. Relative log paths are taken
   /// inside the state directory.
   func start(_ source: ConfigSource) throws -> JSONValue {
-    try condition.withLock {
-      guard !active else { throw ControlFailure("job \(jobName ?? "") is \(phase.rawValue); stop it first") }
-    }
+    try condition.withLock { try refuseWhileActive() }
     var config: TrainingConfig
     let text: String, label: String
     switch source {
     case .launch(let path):
-      config = try TrainingConfig.load(path: path)
-      text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+      guard let data = FileManager.default.contents(atPath: path), let contents = String(data: data, encoding: .utf8) else {
+        throw ConfigError("", "cannot read config file \(path)")
+      }
+      config = try TrainingConfig.parse(yaml: contents, source: path)
+      text = contents
       label = path
       if !config.runner.logPath.hasPrefix("/") { config.runner.logPath = stateDirectory + "/" + config.runner.logPath }
     case .client(let clientText, let clientLabel):
@@ -115,7 +116,7 @@ final class JobController: @unchecked Sendable {
       label = clientLabel
     }
     return try condition.withLock {
-      guard !active else { throw ControlFailure("job \(jobName ?? "") is \(phase.rawValue); stop it first") }
+      try refuseWhileActive()  // again: another start may have won while this one parsed
       phase = .starting
       jobName = config.runner.experimentName
       configLabel = label
@@ -138,6 +139,11 @@ final class JobController: @unchecked Sendable {
       thread.start()
       return .object(["job": .string(config.runner.experimentName), "directory": .string(config.runner.logPath + "/" + config.runner.experimentName)])
     }
+  }
+
+  /// One job at a time. Call with `condition` held.
+  private func refuseWhileActive() throws {
+    guard !active else { throw ControlFailure("job \(jobName ?? "") is \(phase.rawValue); stop it first") }
   }
 
   func pause() throws {
