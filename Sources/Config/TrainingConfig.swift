@@ -83,11 +83,12 @@ public struct AlgorithmConfig: Sendable {
   public var entropyBonus = 0.0
   public var updateEpoch = 1
   public var bootstrapType = BootstrapType.standard
-  /// GRPO success filter: drop groups whose mean score is outside the bounds.
+  /// RLinf's success filter, for GRPO and GAE alike: consecutive groups of `group_size`
+  /// environments whose mean window reward is outside the bounds get no loss.
   public var filterRewards = false
   public var rewardsLowerBound = 0.1
   public var rewardsUpperBound = 0.9
-  /// Trajectory-length normalisation of the policy loss.
+  /// Trajectory-length normalisation of the policy and critic losses.
   public var normalizeTrajectoryLength = false
   /// Multiplies the environment's reward.
   public var rewardCoef = 1.0

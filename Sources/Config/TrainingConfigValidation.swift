@@ -43,8 +43,15 @@ extension TrainingConfig {
                   "env.train.total_num_envs \(train.totalNumEnvs) is not divisible by group_size \(a.groupSize)")
       try require(actor.optim.criticWarmupSteps == 0, "actor.optim.critic_warmup_steps", "GRPO has no critic to warm up")
     }
+    if a.advType == .grpo {
+      // GRPO scores each environment's first episode of the window and masks the rest; with
+      // partial resets the later episodes would run and be thrown away (RLinf needs the loss
+      // mask of auto_reset false for GRPO too).
+      try require(!train.autoReset, "env.train.auto_reset", "adv_type grpo scores one episode per environment and window: set auto_reset false")
+    }
     if a.filterRewards {
-      try require(a.advType == .grpo, "algorithm.filter_rewards", "the success filter applies to GRPO groups (adv_type grpo)")
+      try require(a.groupSize >= 1 && train.totalNumEnvs % a.groupSize == 0, "algorithm.group_size",
+                  "the success filter groups environments: env.train.total_num_envs \(train.totalNumEnvs) is not divisible by group_size \(a.groupSize)")
       try require(a.rewardsLowerBound <= a.rewardsUpperBound, "algorithm.rewards_lower_bound",
                   "\(a.rewardsLowerBound) is above rewards_upper_bound \(a.rewardsUpperBound)")
     }

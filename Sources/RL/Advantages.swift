@@ -43,15 +43,13 @@ public enum Advantages {
     return try rewards + finalValues * eligible.to(dtype: rewards.dtype) * gamma
   }
 
-  /// Normalises to zero mean, unit standard deviation over the positions where `mask` is true
-  /// (population statistics); masked-out positions become 0.
-  public static func normalize(_ x: Tensor, mask: Tensor, eps: Double = 1e-8) throws -> Tensor {
-    let m = try mask.to(dtype: x.dtype)
-    let count = try m.sum().item()
-    guard count > 0 else { return try x.zerosLike() }
-    let mean = try (x * m).sum() / count
-    let variance = try ((x - mean).square() * m).sum() / count
-    return try (x - mean) / (variance.sqrt() + eps) * m
+  /// Normalises to zero mean, unit standard deviation with the statistics of the positions where
+  /// `mask` is true (unbiased std, + 1e-5, as RLinf's `safe_normalize`); every entry is
+  /// normalised, masked-out ones too (the update never trains on those).
+  public static func normalize(_ x: Tensor, mask: Tensor, eps: Double = 1e-5) throws -> Tensor {
+    let counted = try x.maskedSelect(mask)
+    guard counted.size(0) > 0 else { return x }
+    return try (x - counted.mean()) / (counted.std() + eps)
   }
 
   /// Positions inside each environment's first episode: loss_mask = (cumsum(dones) == 0) for
@@ -64,28 +62,42 @@ public enum Advantages {
   /// GRPO (group relative policy optimisation): each environment's score is the summed reward of
   /// its first episode; environments b*g ..< (b+1)*g form a group sharing one reset state;
   /// A = (score - group mean) / (group std + 1e-6), broadcast over the first-episode mask.
-  /// With `successFilter` (lower, upper), groups whose mean score lies outside [lower, upper]
-  /// (all failed or all succeeded) get no loss: their mask is cleared.
   public static func grpo(
-    rewards: Tensor, dones: Tensor, groupSize: Int, successFilter: (lower: Double, upper: Double)? = nil
+    rewards: Tensor, dones: Tensor, groupSize: Int
   ) throws -> (advantages: Tensor, lossMask: Tensor, scores: Tensor) {
     let envs = rewards.size(1)
-    guard groupSize >= 2, envs % groupSize == 0 else {
-      throw TorchError("grpo: \(envs) environments do not split into groups of group_size \(groupSize) (>= 2)")
-    }
+    guard groupSize >= 2 else { throw TorchError("grpo: a group needs at least 2 environments, got group_size \(groupSize)") }
+    try checkGroups(envs: envs, groupSize: groupSize)
     return try Autograd.withNoGrad {
-      var mask = try firstEpisodeMask(dones: dones)  // [T, B]
+      let mask = try firstEpisodeMask(dones: dones)  // [T, B]
       let scores = try (rewards * mask.to(dtype: rewards.dtype)).sum(dims: [0])  // [B]
       let groups = try scores.reshape([envs / groupSize, groupSize])
       let mean = try groups.mean(dims: [1], keepDims: true)
       let std = try groups.std(dims: [1], keepDims: true)
       let advantage = try ((groups - mean) / (std + 1e-6)).reshape([envs])  // [B]
-      if let (lower, upper) = successFilter {
-        let keep = try mean.ge(lower).logicalAnd(mean.le(upper)).expand([envs / groupSize, groupSize]).reshape([1, envs])
-        mask = try mask.logicalAnd(keep)
-      }
       let broadcast = try advantage.unsqueeze(0) * mask.to(dtype: advantage.dtype)  // [T, B]
       return (broadcast, mask, scores)
+    }
+  }
+
+  /// RLinf's success filter (`filter_rewards`, any advantage type): environments b*g ..< (b+1)*g
+  /// form a group; a group whose mean window reward (summed over the steps `mask` [T, B] keeps)
+  /// lies outside [lower, upper] (all failed or all succeeded) is dropped. Returns the mask with
+  /// those groups' columns cleared. rewards [T, B].
+  public static func successFilter(rewards: Tensor, mask: Tensor, groupSize: Int, lower: Double, upper: Double) throws -> Tensor {
+    let envs = rewards.size(1)
+    try checkGroups(envs: envs, groupSize: groupSize)
+    return try Autograd.withNoGrad {
+      let scores = try (rewards * mask.to(dtype: rewards.dtype)).sum(dims: [0])  // [B]
+      let mean = try scores.reshape([envs / groupSize, groupSize]).mean(dims: [1], keepDims: true)  // [B / g, 1]
+      let keep = try mean.ge(lower).logicalAnd(mean.le(upper)).expand([envs / groupSize, groupSize]).reshape([1, envs])
+      return try mask.logicalAnd(keep)
+    }
+  }
+
+  static func checkGroups(envs: Int, groupSize: Int) throws {
+    guard groupSize >= 1, envs % groupSize == 0 else {
+      throw TorchError("\(envs) environments do not split into groups of group_size \(groupSize)")
     }
   }
 }

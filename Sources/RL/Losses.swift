@@ -10,12 +10,14 @@ public enum Losses {
     /// Per-element loss (average it with `maskedMean` or trajectory-length normalisation).
     public let loss: Tensor
     public let ratio: Tensor
+    /// clip(r, 1 - low, 1 + high).
+    public let clippedRatio: Tensor
+    /// logp - old_logp; RLinf's approx_kl is the masked mean of its negative.
+    public let logRatio: Tensor
     /// Where the clipped surrogate was the larger loss.
     public let clipped: Tensor
     /// Where the dual clip bound the loss (A < 0 and -c A < L).
     public let dualClipped: Tensor
-    /// k3 estimator of KL(old || new): r - 1 - log r.
-    public let approxKL: Tensor
   }
 
   public static func policy(
@@ -23,8 +25,9 @@ public enum Losses {
   ) throws -> PolicyLoss {
     let logRatio = try logProbs - oldLogProbs
     let ratio = try logRatio.exp()
+    let clippedRatio = try ratio.clamp(min: 1 - clipLow, max: 1 + clipHigh)
     let unclipped = try -(ratio * advantages)
-    let clippedLoss = try -(ratio.clamp(min: 1 - clipLow, max: 1 + clipHigh) * advantages)
+    let clippedLoss = try -(clippedRatio * advantages)
     var loss = try unclipped.maximum(clippedLoss)
     let clipped = try clippedLoss.gt(unclipped)
     var dual = try Tensor.zeros(loss.shape, dtype: .bool)
@@ -34,19 +37,33 @@ public enum Losses {
       dual = try negative.logicalAnd(loss.gt(bound))
       loss = try Tensor.where(negative, loss.minimum(bound), loss)
     }
-    let kl = try Autograd.withNoGrad { try ratio - 1 - logRatio }
-    return PolicyLoss(loss: loss, ratio: try ratio.detached(), clipped: clipped, dualClipped: dual, approxKL: kl)
+    return PolicyLoss(
+      loss: loss, ratio: try ratio.detached(), clippedRatio: try clippedRatio.detached(), logRatio: try logRatio.detached(),
+      clipped: clipped, dualClipped: dual)
   }
 
   /// Huber loss of `values` against `returns` with PPO value clipping around the rollout values:
-  /// max(huber(v - R), huber(old + clip(v - old, -eps, eps) - R)), per element.
+  /// max(huber(v - R), huber(old + clip(v - old, -eps, eps) - R)), per element; `clipped` marks
+  /// the values that moved more than eps from the rollout's.
   public static func value(
     values: Tensor, oldValues: Tensor, returns: Tensor, valueClip: Double, huberDelta: Double
   ) throws -> (loss: Tensor, clipped: Tensor) {
-    let clippedValues = try oldValues + (values - oldValues).clamp(min: -valueClip, max: valueClip)
+    let moved = try values - oldValues
+    let clippedValues = try oldValues + moved.clamp(min: -valueClip, max: valueClip)
     let plain = try huber(values - returns, delta: huberDelta)
     let limited = try huber(clippedValues - returns, delta: huberDelta)
-    return (try plain.maximum(limited), try limited.gt(plain))
+    return (try plain.maximum(limited), try moved.abs().gt(valueClip))
+  }
+
+  /// 1 - Var(R - V) / Var(R) over the positions `mask` keeps (unbiased variances, as RLinf);
+  /// nil where it is undefined (fewer than two positions, or returns without variance).
+  public static func explainedVariance(values: Tensor, returns: Tensor, mask: Tensor) throws -> Double? {
+    try Autograd.withNoGrad {
+      let r = try returns.maskedSelect(mask), residual = try (returns - values).maskedSelect(mask)
+      guard r.size(0) > 1 else { return nil }
+      let total = try r.variance().item()
+      return total > 0 ? 1 - (try residual.variance().item()) / total : nil
+    }
   }
 
   /// 0.5 x^2 inside |x| <= delta, delta (|x| - delta / 2) outside.

@@ -21,8 +21,8 @@ public struct PPOUpdateConfig: Sendable {
   /// `valueGroup` steps (the others' gradients are dropped, so AdamW leaves them untouched).
   public var criticOnly = false
   public var valueGroup = "value_head"
-  /// Trajectory-length normalisation of the policy loss: the window length the sample lengths
-  /// are measured against (nil: plain masked mean).
+  /// Trajectory-length normalisation of the policy and critic losses: the window length the
+  /// sample lengths are measured against (nil: plain masked mean).
   public var lengthScale: Int? = nil
 
   public init() {}
@@ -116,7 +116,7 @@ public enum PPOUpdate {
     }
     let parameters = optimizer.groups.flatMap { $0.parameters.map(\.tensor) }
     let generator = try Generator(seed: shuffleSeed)
-    var sums: [String: Double] = [:]
+    var sums: [String: (sum: Double, weight: Double)] = [:]  // per metric: sum over steps, steps
     var metrics = PPOMetrics()
     let batch = min(config.globalBatchSize, samples.count)
     let micros = (batch + config.microBatchSize - 1) / config.microBatchSize
@@ -132,8 +132,11 @@ public enum PPOUpdate {
           let (loss, parts) = try microBatchLoss(samples, rows: Array(order[from..<to]), config: config, recompute: recompute)
           return (try loss * (Double(to - from) / Double(batch)), (parts, Double(to - from) / Double(batch)))
         }
-        var stepSums: [String: Double] = [:]
-        for (micro, weight) in parts { for (key, v) in micro { stepSums[key, default: 0] += v * weight } }
+        // A metric a micro-batch leaves out (undefined there) averages over the others.
+        var stepSums: [String: (sum: Double, weight: Double)] = [:]
+        for (micro, weight) in parts {
+          for (key, v) in micro { stepSums[key, default: (0, 0)].sum += v * weight; stepSums[key, default: (0, 0)].weight += weight }
+        }
         if config.criticOnly {
           for group in optimizer.groups where group.name != config.valueGroup { for (_, p) in group.parameters { p.zeroGrad() } }
         }
@@ -146,18 +149,18 @@ public enum PPOUpdate {
           continue
         }
         try optimizer.step()
-        stepSums["train/actor/grad_norm"] = norm
-        for (key, v) in stepSums { sums[key, default: 0] += v }
+        stepSums["train/actor/grad_norm"] = (norm, 1)
+        for (key, v) in stepSums where v.weight > 0 { sums[key, default: (0, 0)].sum += v.sum / v.weight; sums[key, default: (0, 0)].weight += 1 }
       }
     }
-    let good = Double(max(metrics.steps - metrics.skippedSteps, 1))
-    metrics.values = sums.mapValues { $0 / good }
+    metrics.values = sums.mapValues { $0.sum / $0.weight }
     metrics.values["train/actor/lr"] = optimizer.groups.first?.lr ?? 0
     return metrics
   }
 
   /// Policy loss (masked mean of PPO-clip, or its trajectory-length-normalised mean), minus the
-  /// entropy bonus, plus the critic loss; the critic loss alone during warm-up.
+  /// entropy bonus, plus the critic loss (aggregated the same way); the critic loss alone during
+  /// warm-up.
   static func microBatchLoss(
     _ samples: PPOSamples, rows: [Int], config: PPOUpdateConfig, recompute: ([Int]) throws -> Recomputed
   ) throws -> (Tensor, [String: Double]) {
@@ -168,36 +171,49 @@ public enum PPOUpdate {
     let policy = try Losses.policy(
       logProbs: fresh.logProbs, oldLogProbs: pick(samples.oldLogProbs), advantages: pick(samples.advantages),
       clipLow: config.clipRatioLow, clipHigh: config.clipRatioHigh, clipC: config.clipRatioC)
-    let policyLoss: Tensor
-    if let lengths = samples.lengths, let scale = config.lengthScale {
-      // [n] -> [n, 1, ...] against the per-element loss.
-      let perSample = try pick(lengths).reshape([rows.count] + Array(repeating: 1, count: policy.loss.rank - 1))
-      policyLoss = try Losses.lengthNormalizedMean(policy.loss, mask: mask, lengths: perSample, maxEpisodeSteps: scale)
-    } else {
-      policyLoss = try Losses.maskedMean(policy.loss, mask: mask)
+    // The aggregate RLinf uses: a masked mean, or with trajectory-length normalisation
+    // mean(x mask / (length / window)) with each sample's length broadcast as [n, 1, ...].
+    func aggregate(_ x: Tensor, mask: Tensor) throws -> Tensor {
+      guard let lengths = samples.lengths, let scale = config.lengthScale else { return try Losses.maskedMean(x, mask: mask) }
+      let perSample = try pick(lengths).reshape([rows.count] + Array(repeating: 1, count: Swift.max(x.rank - 1, 0)))
+      return try Losses.lengthNormalizedMean(x, mask: mask, lengths: perSample, maxEpisodeSteps: scale)
     }
+    let policyLoss = try aggregate(policy.loss, mask: mask)
     let entropy = try Losses.maskedMean(fresh.entropy, mask: samples.entropyMask.map(pick) ?? mask)
     var total = try config.criticOnly ? policyLoss.zerosLike() : policyLoss - entropy * config.entropyBonus
+    // RLinf's metric names and definitions (docs/rlinf-differences.md lists where ours differ).
+    func mean(_ x: Tensor) throws -> Double { try Losses.maskedMean(x.to(dtype: .float32), mask: mask).item() }
     var parts: [String: Double] = [
       "train/actor/policy_loss": try policyLoss.item(),
+      "train/actor/policy_loss_abs": try aggregate(policy.loss.abs(), mask: mask).item(),
       "train/actor/entropy_loss": try entropy.item(),
-      "train/actor/ratio": try Losses.maskedMean(policy.ratio, mask: mask).item(),
-      "train/actor/clip_fraction": try Losses.maskedMean(policy.clipped.to(dtype: .float32), mask: mask).item(),
-      "train/actor/dual_cliped_ratio": try Losses.maskedMean(policy.dualClipped.to(dtype: .float32), mask: mask).item(),
-      "train/actor/approx_kl": try Losses.maskedMean(policy.approxKL, mask: mask).item(),
+      "train/actor/ratio": try mean(policy.ratio),
+      "train/actor/ratio_abs": try mean((policy.ratio - 1).abs()),
+      "train/actor/clipped_ratio": try mean(policy.clippedRatio),
+      "train/actor/clip_fraction": try mean(policy.clipped),
+      // The mean ratio where the dual clip is active (0 elsewhere).
+      "train/actor/dual_cliped_ratio": try mean(policy.ratio * policy.dualClipped.to(dtype: .float32)),
+      "train/actor/dual_clip_fraction": try mean(policy.dualClipped),
+      // mean(old - new): the first-order estimate of KL(old || new).
+      "train/actor/approx_kl": -(try mean(policy.logRatio)),
     ]
     if let values = fresh.values, let returns = samples.returns, let oldValues = samples.oldValues {
+      let returns = try pick(returns)
       let critic = try Losses.value(
-        values: values, oldValues: pick(oldValues), returns: pick(returns), valueClip: config.valueClip, huberDelta: config.huberDelta)
+        values: values, oldValues: pick(oldValues), returns: returns, valueClip: config.valueClip, huberDelta: config.huberDelta)
       // The critic trains where the sample counts: a sample counts where any of its entries
       // does (dones are per chunk). [n, ...] -> [n] -> broadcast to the value loss's shape.
       let counts = try mask.reshape([rows.count, -1]).any(dims: [1])
         .reshape([rows.count] + Array(repeating: 1, count: Swift.max(critic.loss.rank - 1, 0)))
-      let valueMask = try critic.loss.zerosLike() + counts.to(dtype: critic.loss.dtype)
-      let valueLoss = try Losses.maskedMean(critic.loss, mask: valueMask)
+      let valueMask = try critic.loss.zerosLike().to(dtype: .bool).logicalOr(counts)
+      let valueLoss = try aggregate(critic.loss, mask: valueMask)
       total = try total + valueLoss
       parts["train/critic/value_loss"] = try valueLoss.item()
       parts["train/critic/value_clip_ratio"] = try Losses.maskedMean(critic.clipped.to(dtype: .float32), mask: valueMask).item()
+      // Of the values being trained, against the returns (RLinf's: current, not rollout values).
+      if let explained = try Losses.explainedVariance(values: values, returns: returns, mask: valueMask) {
+        parts["train/critic/explained_variance"] = explained
+      }
     }
     parts["train/actor/total_loss"] = try total.item()
     return (total, parts)

@@ -124,19 +124,7 @@ public final class PolicyTrainer {
     metrics.merge(result.values) { $1 }
     metrics["train/actor/skipped_steps"] = Double(result.skippedSteps)
     metrics["train/critic/warmup"] = update.criticOnly ? 1 : 0
-    if let returns, let oldValues {
-      metrics["train/critic/explained_variance"] = try Self.explainedVariance(values: oldValues, returns: returns, mask: mask)
-    }
     return metrics
-  }
-
-  /// 1 - Var(returns - values) / Var(returns) over the counted samples (RLinf's critic metric).
-  static func explainedVariance(values: Tensor, returns: Tensor, mask: Tensor) throws -> Double {
-    let keep = try mask.unsqueeze(1).expand(returns.shape)
-    let r = try returns.maskedSelect(keep), residual = try (returns - values).maskedSelect(keep)
-    guard r.size(0) > 1 else { return 0 }
-    let total = try r.variance().item()
-    return total > 0 ? 1 - (try residual.variance().item()) / total : 0
   }
 }
 

@@ -25,16 +25,23 @@ public struct RolloutAdvantages {
     let result: (advantages: Tensor, returns: Tensor?, mask: Tensor, metrics: [String: Double]) = try Autograd.withNoGrad {
       let rewards = try buffer.rewards * a.rewardCoef  // [T, B, K]
       var metrics: [String: Double] = ["rollout/rewards": try rewards.sum(dims: [2]).mean().item()]
+      // The success filter drops whole groups, for either advantage type, as RLinf's
+      // preprocess_embodied_batch does.
+      func filtered(_ mask: Tensor) throws -> Tensor {
+        guard a.filterRewards else { return mask }
+        let kept = try Advantages.successFilter(
+          rewards: rewards.sum(dims: [2]), mask: mask, groupSize: a.groupSize, lower: a.rewardsLowerBound, upper: a.rewardsUpperBound)
+        metrics["rollout/kept_trajectories"] = try kept.any(dims: [0]).to(dtype: .float32).mean().item()
+        return kept
+      }
       switch a.advType {
       case .grpo:
-        let grpo = try Advantages.grpo(
-          rewards: rewards.sum(dims: [2]), dones: dones, groupSize: a.groupSize,
-          successFilter: a.filterRewards ? (a.rewardsLowerBound, a.rewardsUpperBound) : nil)
-        let kept = try grpo.lossMask.any(dims: [0]).to(dtype: .float32).mean().item()
-        metrics["rollout/kept_trajectories"] = kept
-        return (try grpo.advantages.reshape([n, 1]), nil, try grpo.lossMask.reshape([n]), metrics)
+        let grpo = try Advantages.grpo(rewards: rewards.sum(dims: [2]), dones: dones, groupSize: a.groupSize)
+        let mask = try filtered(grpo.lossMask)  // [T, B]
+        let advantages = try grpo.advantages * mask.to(dtype: .float32)
+        return (try advantages.reshape([n, 1]), nil, try mask.reshape([n]), metrics)
       case .gae:
-        let mask = autoReset ? try Tensor.ones([t, b], dtype: .bool) : try Advantages.firstEpisodeMask(dones: dones)  // [T, B]
+        let mask = try filtered(autoReset ? try Tensor.ones([t, b], dtype: .bool) : try Advantages.firstEpisodeMask(dones: dones))  // [T, B]
         // Bootstrap bonus for episodes cut off inside the window: + gamma * V(final observation).
         let bonus = try Advantages.bootstrap(
           rewards: Tensor.zeros([t, b]), finalValues: buffer.finalValues.select(dim: 2, index: 0),

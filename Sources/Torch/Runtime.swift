@@ -1,6 +1,6 @@
 import CTorch
 
-/// Process-wide libtorch settings: version, devices, threads, seeds, determinism.
+/// Process-wide libtorch settings: version, devices, threads, seeds.
 public enum TorchRuntime {
   /// Version of the linked libtorch, e.g. "1.13.0".
   public static var version: String { String(cString: ct_version()) }
@@ -42,9 +42,6 @@ public enum TorchRuntime {
 
   /// Seeds libtorch's global CPU generator (dropout, rand without an explicit generator).
   public static func manualSeed(_ seed: UInt64) { ct_manual_seed(seed) }
-
-  /// Deterministic kernels only (libtorch errors on ops that have none, rather than varying).
-  public static func setDeterministic(_ on: Bool) { ct_set_deterministic(on) }
 
   /// Checks that a device can be used with the linked libtorch (clear error otherwise).
   public static func validate(_ device: Device) throws {

@@ -32,7 +32,7 @@ import TestSupport
         rewards_upper_bound: 4.5
         sampling_params: {temperature_train: 1.6, top_k: -1}
       env:
-        train: {total_num_envs: 8, max_steps_per_rollout_epoch: 40, tasks: [pick-red-cube, pick-green-cube], max_episode_steps: ~}
+        train: {total_num_envs: 8, max_steps_per_rollout_epoch: 40, tasks: [pick-red-cube, pick-green-cube], max_episode_steps: ~, auto_reset: false}
       actor:
         global_batch_size: 16
         micro_batch_size: 8
@@ -68,6 +68,11 @@ import TestSupport
   @Test func inconsistentCombinationsAreRejected() {
     // Envs not divisible by group size.
     #expect(rejection("algorithm: {adv_type: grpo, group_size: 3}\nenv: {train: {total_num_envs: 16}}")?.key == "algorithm.group_size")
+    // GRPO scores one episode per window: partial resets are refused.
+    #expect(rejection("algorithm: {adv_type: grpo, group_size: 4}\nenv: {train: {total_num_envs: 16}}")?.key == "env.train.auto_reset")
+    // The success filter groups environments for GAE too, so the groups must divide them.
+    #expect(rejection("algorithm: {filter_rewards: true, group_size: 3}\nenv: {train: {total_num_envs: 16}}")?.key == "algorithm.group_size")
+    #expect(rejection("algorithm: {filter_rewards: true, group_size: 4}\nenv: {train: {total_num_envs: 16}}") == nil)
     // GRPO with a value-head loss.
     #expect(rejection("algorithm: {adv_type: grpo, group_size: 4, loss_type: actor_critic}")?.key == "algorithm.loss_type")
     // GAE without a critic.
@@ -147,7 +152,7 @@ import TestSupport
     #expect(rejection("cluster: {placement_mode: collocated, component_placement: {env: \"0\", rollout: \"1\", actor: all}}")?.key == "cluster.placement_mode")
     #expect(rejection("cluster: {placement_mode: hybrid, component_placement: {env: \"0\", rollout: \"1\", actor: all}}")?.key == "rollout.pipeline_stage_num")
     // A sub-batch that cuts a GRPO group.
-    #expect(rejection("algorithm: {adv_type: grpo, group_size: 4}\nenv: {train: {total_num_envs: 8}}\nrollout: {pipeline_stage_num: 4}")?.key
+    #expect(rejection("algorithm: {adv_type: grpo, group_size: 4}\nenv: {train: {total_num_envs: 8, auto_reset: false}}\nrollout: {pipeline_stage_num: 4}")?.key
       == "rollout.pipeline_stage_num")
   }
 

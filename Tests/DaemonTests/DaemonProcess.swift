@@ -80,12 +80,68 @@ final class DaemonProcess {
     throw TestSupportError("rlinfd never reached: \(what)\n\(log)")
   }
 
+  /// Polls the daemon's log until `condition` holds.
+  func waitForLog(timeout: Double = 120, _ what: String, _ condition: (String) -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      if condition(log) { return }
+      guard process.isRunning else { break }
+      usleep(50_000)
+    }
+    throw TestSupportError("rlinfd's log never showed: \(what)\n\(log)")
+  }
+
   func iteration(_ status: JSONValue) -> Int { Int(status["iteration"]?.number ?? -1) }
 
   /// SIGKILL, and waits for the process to be gone.
   func kill9() {
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
+  }
+
+  /// Kills the daemon while it writes a checkpoint into `root`, confirmed: on inotify's report
+  /// that a `.tmp-` folder appeared there the daemon is stopped (SIGSTOP), and if that folder is
+  /// still there (the write had not finished) it is killed (SIGKILL); otherwise it is let go
+  /// and the next write is tried. Returns the name of the half-written folder.
+  func killDuringCheckpointWrite(root: String, attempts: Int = 20, timeout: Double = 120) throws -> String {
+    let fd = inotify_init1(Int32(IN_CLOEXEC))
+    guard fd >= 0 else { throw TestSupportError("inotify_init1 failed: errno \(errno)") }
+    defer { close(fd) }
+    guard inotify_add_watch(fd, root, UInt32(IN_CREATE)) >= 0 else { throw TestSupportError("cannot watch \(root): errno \(errno)") }
+    let deadline = Date().addingTimeInterval(timeout)
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    for _ in 0..<attempts {
+      var created: [String] = []
+      while created.isEmpty {
+        guard process.isRunning, Date() < deadline else { throw TestSupportError("no checkpoint write to interrupt:\n\(log)") }
+        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&ready, 1, 200) > 0 else { continue }
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { continue }
+        created = Self.createdNames(buffer, count: count).filter { $0.hasPrefix(".tmp-global_step_") }
+      }
+      kill(process.processIdentifier, SIGSTOP)
+      if let name = created.first(where: { FileManager.default.fileExists(atPath: root + "/" + $0) }) {
+        kill9()
+        return name
+      }
+      kill(process.processIdentifier, SIGCONT)  // the write had finished already: try the next one
+    }
+    throw TestSupportError("\(attempts) checkpoint writes all finished before the daemon could be stopped")
+  }
+
+  /// The names in a buffer of inotify events.
+  private static func createdNames(_ buffer: [UInt8], count: Int) -> [String] {
+    var names: [String] = []
+    var offset = 0
+    let header = MemoryLayout<inotify_event>.size
+    while offset + header <= count {
+      let length = buffer.withUnsafeBytes { Int($0.load(fromByteOffset: offset + 12, as: UInt32.self)) }  // inotify_event.len
+      let bytes = buffer[(offset + header)..<Swift.min(offset + header + length, count)].prefix { $0 != 0 }
+      names.append(String(decoding: bytes, as: UTF8.self))
+      offset += header + length
+    }
+    return names
   }
 
   /// SIGTERM; returns the exit status.

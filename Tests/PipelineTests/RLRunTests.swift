@@ -136,10 +136,30 @@ import Torch
     for ((name, a), (_, b)) in zip(straight.policy.namedParameters(), resumed.policy.namedParameters()) {
       #expect(try (a - b).abs().max().item() == 0, "\(name) differs after resuming")
     }
+    // AdamW's moments, tensor for tensor, and its step counts.
     let moments = try straight.trainer.optimizer.exportState(), restored = try resumed.trainer.optimizer.exportState()
-    #expect(moments.steps == restored.steps)
-    let lines = try String(contentsOfFile: dir + "/resumed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-    #expect(lines.count == 3)  // the resumed run appended its iteration
+    #expect(moments.steps == restored.steps && !moments.steps.isEmpty)
+    #expect(Set(moments.tensors.keys) == Set(restored.tensors.keys))
+    for (name, tensor) in moments.tensors {
+      #expect(try (tensor - restored.tensors[name]!).abs().max().item() == 0, "optimizer state \(name) differs after resuming")
+    }
+    // The metrics files: the resumed run appended its iteration, and every iteration recorded the
+    // same learning and environment numbers as the straight run (times and rates aside).
+    func records(_ name: String) throws -> [[String: Any]] {
+      try String(contentsOfFile: dir + "/\(name)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+    let (expected, got) = (try records("straight"), try records("resumed"))
+    #expect(got.count == 3 && expected.count == 3)
+    for (a, b) in zip(expected, got) {
+      #expect(a["step"] as? Int == b["step"] as? Int)
+      let (x, y) = (a["metrics"] as! [String: Double], b["metrics"] as! [String: Double])
+      let compared = x.keys.filter { $0.hasPrefix("train/") || $0.hasPrefix("rollout/") }
+      #expect(compared.count > 10)
+      for key in compared where !key.contains("time") {
+        #expect(x[key] == y[key], "\(key) at step \(a["step"] ?? "?"): \(x[key] ?? .nan) straight, \(y[key] ?? .nan) resumed")
+      }
+    }
     #expect(resumed.checkpoints.list().map(\.step) == [1, 2, 3])
   }
 

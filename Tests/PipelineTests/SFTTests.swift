@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import Pipeline
+@testable import Pipeline
 import RL
 import Sim
 import Testing
@@ -74,6 +74,30 @@ import Torch
     for outcome in result.perTask.values {
       #expect(outcome.outcomes.values.reduce(0, +) == outcome.episodes && outcome.outcomes[.success] == nil)
     }
+  }
+
+  /// The same tally with the scripted expert acting: its successes are counted, per task, and
+  /// agree with the simulator's own record of each episode.
+  @Test func closedLoopEvaluationCountsSuccesses() throws {
+    var config = TabletopConfig()
+    config.tasks = ["pick-red-cube", "pick-green-cube"].flatMap { Array(repeating: $0, count: 3) }
+    config.numEnvs = config.tasks.count
+    config.autoReset = false
+    config.seed = 1000
+    let env = try TabletopEnv(config: config)
+    let expert = ScriptedExpert(env: env)
+    var recorded = [Bool?](repeating: nil, count: env.numEnvs)  // the simulator's flag at each episode's end
+    let result = try ClosedLoopEvaluation.episodes(env: env, chunk: 1, wristCamera: false, video: nil) {
+      for i in 0..<env.numEnvs where recorded[i] == nil && (env.terminated[i] || env.truncated[i]) { recorded[i] = env.successOnce(i) }
+      return expert.actions()
+    }
+    for i in 0..<env.numEnvs where recorded[i] == nil { recorded[i] = env.successOnce(i) }
+    let successes = recorded.filter { $0 == true }.count
+    #expect(successes >= 4, "the expert picks up most cubes: \(recorded)")
+    #expect(result.episodes == 6 && result.perTask["pick-red-cube"]?.episodes == 3)
+    #expect(result.perTask.values.reduce(0) { $0 + $1.successes } == successes)
+    #expect(result.successRate == Double(successes) / 6)
+    #expect(result.perTask.values.reduce(0) { $0 + ($1.outcomes[.success] ?? 0) } == successes)
   }
 
   /// Splitting the policy's batch over two workers changes nothing in greedy evaluation: the same

@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Pipeline
+@testable import Pipeline
 import Testing
 
 /// The lock-free ring: order, capacity, concurrency (no loss, no duplication), and shutdown of
@@ -51,20 +51,58 @@ import Testing
     #expect(torn == 0)
   }
 
+  /// What a blocked call on another thread ended with (nil while it has not returned).
+  final class Outcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var closed: Bool?
+    var endedClosed: Bool? { lock.withLock { closed } }
+    func record(_ body: () throws -> Void) {
+      var result = false
+      do { try body() } catch { result = error is RingClosed }
+      lock.withLock { closed = result }
+    }
+  }
+
+  /// Runs `body` on its own thread; the semaphore is signalled when it returns.
+  static func onThread(_ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
+    let done = DispatchSemaphore(value: 0)
+    Thread { body(); done.signal() }.start()
+    return done
+  }
+
+  /// Waits until a side of the ring is parked (blocked past spinning and yielding); a generous
+  /// limit only guards against a hang.
+  static func waitUntilParked(_ parker: Parker) -> Bool {
+    let deadline = Date().addingTimeInterval(60)
+    while parker.parked.load(ordering: .acquiring) == 0 {
+      guard Date() < deadline else { return false }
+      sched_yield()
+    }
+    return true
+  }
+
   @Test func closeWakesABlockedConsumer() throws {
     let ring = SPSCRing<Int>(capacity: 4)
-    DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { ring.close() }
-    let start = Date()
-    #expect(throws: RingClosed.self) { _ = try ring.pop() }
-    #expect(Date().timeIntervalSince(start) < 5)
+    let outcome = Outcome()
+    let done = Self.onThread { outcome.record { _ = try ring.pop() } }
+    #expect(Self.waitUntilParked(ring.notEmpty), "the consumer never blocked")
+    #expect(outcome.endedClosed == nil, "pop returned from an empty, open ring")
+    ring.close()
+    #expect(done.wait(timeout: .now() + 60) == .success, "the blocked pop never returned after the close")
+    #expect(outcome.endedClosed == true, "pop ends with RingClosed")
   }
 
   @Test func closeWakesABlockedProducer() throws {
     let ring = SPSCRing<Int>(capacity: 2)
     try ring.push(1)
     try ring.push(2)
-    DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { ring.close() }
-    #expect(throws: RingClosed.self) { try ring.push(3) }
+    let outcome = Outcome()
+    let done = Self.onThread { outcome.record { try ring.push(3) } }
+    #expect(Self.waitUntilParked(ring.notFull), "the producer never blocked")
+    #expect(outcome.endedClosed == nil, "push returned into a full ring")
+    ring.close()
+    #expect(done.wait(timeout: .now() + 60) == .success, "the blocked push never returned after the close")
+    #expect(outcome.endedClosed == true, "push ends with RingClosed")
   }
 
   @Test func popDrainsWhatWasPushedBeforeTheClose() throws {

@@ -77,14 +77,15 @@ import Torch
       let (arms, rewards, oldLogProbs) = try Self.rollout(policy, contexts: contexts, generator: generator)
       successes.append(try rewards.mean().item())
       // Drop all-fail and all-success groups: they carry no signal.
-      let grpo = try Advantages.grpo(rewards: rewards.unsqueeze(0), dones: dones, groupSize: groupSize, successFilter: (0.01, 0.99))
-      guard try grpo.lossMask.any().item() != 0 else { continue }
+      let grpo = try Advantages.grpo(rewards: rewards.unsqueeze(0), dones: dones, groupSize: groupSize)
+      let mask = try Advantages.successFilter(rewards: rewards.unsqueeze(0), mask: grpo.lossMask, groupSize: groupSize, lower: 0.01, upper: 0.99)
+      guard try mask.any().item() != 0 else { continue }
       for _ in 0..<4 {
         optimizer.zeroGrad()
         let logProbs = try policy.logits(contexts).logSoftmax(dim: -1).gather(dim: 1, index: arms.unsqueeze(1)).squeeze(1)
         let actor = try Losses.policy(
           logProbs: logProbs, oldLogProbs: oldLogProbs, advantages: grpo.advantages.squeeze(0), clipLow: 0.2, clipHigh: 0.28, clipC: 3)
-        try Losses.maskedMean(actor.loss, mask: grpo.lossMask.squeeze(0)).backward()
+        try Losses.maskedMean(actor.loss, mask: mask.squeeze(0)).backward()
         try optimizer.step()
       }
     }

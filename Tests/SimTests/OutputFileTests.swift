@@ -34,11 +34,15 @@ import TestSupport
     try gif.write(to: dir + "/a.gif")
     let (gifInfo, frame1) = try decode(dir + "/a.gif", frame: 1, dir: dir)
     #expect(gifInfo.frames == 2)
-    let expected = stride(from: 0, to: second.count, by: 3).flatMap { p -> [UInt8] in
-      let (r, g, b) = GIFWriter.paletteColor(Int(GIFWriter.paletteIndex(second[p], second[p + 1], second[p + 2])))
-      return [r, g, b]
+    // The palette is a 6 x 7 x 6 colour cube: red and blue in steps of 51, green in steps of
+    // 255 / 6 (rounded down); each channel goes to its nearest level (no value lies halfway).
+    let expected = second.enumerated().map { i, v -> UInt8 in
+      let steps = i % 3 == 1 ? 6 : 5
+      let level = Int((Double(v) * Double(steps) / 255).rounded())
+      return UInt8(level * 255 / steps)
     }
     #expect(frame1 == expected)
+    #expect(Set(expected).count > 4, "the frame has colours to quantise")
   }
 
   /// Demonstrations: a safetensors file the Python package reads, with the documented layout.

@@ -84,9 +84,8 @@ import Glibc
   @Test func hungWorkerTimesOutAndIsReplaced() throws {
     let env = try WorkerEnvironment(spec: spec(timeout: 2))
     kill(env.workerProcessID, SIGSTOP)
-    let start = Date()
+    // The step returns (the suite would hang otherwise) with the timeout's own report.
     let result = try actions(step: 0).withUnsafeBufferPointer { try env.stepChunk($0, chunk: Self.chunk) }
-    #expect(Date().timeIntervalSince(start) < 30)
     #expect(result.truncated.allSatisfy { $0 })
     #expect(env.failures.count == 1 && env.failures[0].contains("did not answer step within 2 s"))
   }

@@ -23,6 +23,17 @@ public func referencePython() throws -> String {
   return venv
 }
 
+/// The Python with RLinf's own package (rlinf 0.3.0 on PyTorch 2.x, the CPU wheel):
+/// $RLINF_REFERENCE_PYTHON, else the venv tools/setup creates for it.
+public func rlinfPython() throws -> String {
+  if let python = ProcessInfo.processInfo.environment["RLINF_REFERENCE_PYTHON"], !python.isEmpty { return python }
+  let venv = repositoryRoot + "/.venv-rlinf/bin/python"
+  guard FileManager.default.isExecutableFile(atPath: venv) else {
+    throw TestSupportError("no RLinf reference Python: run tools/setup (creates .venv-rlinf with rlinf 0.3.0) or set RLINF_REFERENCE_PYTHON")
+  }
+  return venv
+}
+
 /// Runs `python script args...` and returns its standard output; throws with its output when
 /// it fails.
 @discardableResult

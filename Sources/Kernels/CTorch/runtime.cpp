@@ -123,7 +123,6 @@ void ct_manual_seed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(gen.mutex());
   gen.set_current_seed(seed);
 }
-void ct_set_deterministic(bool on) { at::globalContext().setDeterministicAlgorithms(on, false); }
 bool ct_grad_enabled(void) { return c10::GradMode::is_enabled(); }
 void ct_set_grad_enabled(bool on) { c10::GradMode::set_enabled(on); }
 

@@ -59,22 +59,28 @@ public enum ClosedLoopEvaluation {
     config.thirdPersonCamera = !wristCamera || video != nil  // the video shows both cameras
     config.maxEpisodeSteps = maxEpisodeSteps
     let env = try TabletopEnv(config: config)
-    let n = env.numEnvs
-    let chunk = policy.config.numActionChunks
     // The policy sees one camera: the third-person view, or the wrist view.
     let observed = try ObservationViews(env: env, wrist: wristCamera)
     let state = policy.config.proprioDim > 0 ? observed.state : nil
     let instructions = env.instructions
+    let actor = try ShardedActor(policy: policy, sampling: sampling, seed: seed, work: work)
+    return try episodes(env: env, chunk: policy.config.numActionChunks, wristCamera: wristCamera, video: video) {
+      try actor.actions(images: observed.images, instructions: instructions, state: state)
+    }
+  }
+
+  /// Every environment's first episode, acting with `act` (actions [N, K, 7] for the current
+  /// state), tallied per task.
+  static func episodes(env: TabletopEnv, chunk: Int, wristCamera: Bool, video: String?, act: () throws -> [Float]) throws -> Result {
+    let n = env.numEnvs
     var outcome = [Bool?](repeating: nil, count: n)
     var atEnd = [Bool](repeating: false, count: n)
     var traces = [EpisodeTrace](repeating: EpisodeTrace(), count: n)
     var grasped = [[String]](repeating: [], count: n)
-    let actor = try ShardedActor(policy: policy, sampling: sampling, seed: seed, work: work)
     var film = video.map { _ in EnvFilm(env: env, environments: 4) }
     film?.capture()
     while outcome.contains(where: { $0 == nil }) {
-      let actions = try actor.actions(images: observed.images, instructions: instructions, state: state)
-      _ = try env.stepChunk(actions, chunk: chunk)
+      _ = try env.stepChunk(try act(), chunk: chunk)
       film?.capture()
       for i in 0..<n where outcome[i] == nil && (env.terminated[i] || env.truncated[i]) {
         outcome[i] = env.successOnce(i)

@@ -8,6 +8,8 @@ usage:
                            DIR/io.safetensors with "images", "features" (forward_features) and
                            "intermediate" (get_intermediate_layers(n={depth - 2}), prefix removed)
   parity.py actions FILE   FILE holds "values"; prints numpy.digitize bins over linspace(-1, 1, 256)
+                           and OpenVLA's decoding of every action token (bin centres)
+  parity.py sentencepiece MODEL TEXT   the sentencepiece package's ids and decoding of TEXT
   parity.py pool FILE F    FILE holds "features" [B, g * g, D] (a row-major patch grid); adds
                            "pooled": torch.nn.functional.avg_pool2d over the grid, kernel F
 """
@@ -60,7 +62,22 @@ def vit(directory):
 def actions(path):
     values = load_file(path)["values"].double().numpy()
     bins = np.linspace(-1.0, 1.0, 256)
-    print(json.dumps(np.digitize(np.clip(values, -1, 1), bins).tolist()))
+    # OpenVLA's ActionTokenizer: token = vocab - digitize(value); decoding maps a token to the
+    # centre of its bin, clipped to the 255 centres.
+    centres = (bins[:-1] + bins[1:]) / 2.0
+    vocab = 32064
+    tokens = np.arange(vocab - 256, vocab)
+    decoded = centres[np.clip(vocab - tokens - 1, 0, centres.shape[0] - 1)]
+    print(json.dumps({"bins": np.digitize(np.clip(values, -1, 1), bins).tolist(),
+                      "tokens": tokens.tolist(), "decoded": decoded.tolist()}))
+
+
+def sentencepiece(model, text):
+    import sentencepiece as spm
+    processor = spm.SentencePieceProcessor(model_file=model)
+    ids = processor.encode(text)
+    print(json.dumps({"ids": ids, "decoded": processor.decode(ids), "bos": processor.bos_id(), "pad": processor.pad_id(),
+                      "vocabulary": processor.get_piece_size()}))
 
 
 def pool(path, factor):
@@ -73,4 +90,4 @@ def pool(path, factor):
 
 
 if __name__ == "__main__":
-    {"llama": llama, "vit": vit, "actions": actions, "pool": pool}[sys.argv[1]](*sys.argv[2:])
+    {"llama": llama, "vit": vit, "actions": actions, "pool": pool, "sentencepiece": sentencepiece}[sys.argv[1]](*sys.argv[2:])

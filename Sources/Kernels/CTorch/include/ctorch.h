@@ -58,7 +58,6 @@ bool ct_set_blas_threads(int n);
 int ct_get_num_threads(void);
 int ct_set_num_interop_threads(int n);   // only before the first parallel op; -1 if too late
 void ct_manual_seed(uint64_t seed);
-void ct_set_deterministic(bool on);
 bool ct_grad_enabled(void);
 void ct_set_grad_enabled(bool on);
 // Mixed precision for the current thread (libtorch's autocast on the device type of `device`,
