@@ -123,16 +123,20 @@ let package = Package(
     .target(name: "Metrics"),
     // The learning core: rollout buffer, advantages, losses and update steps (PPO, GRPO, SFT).
     .target(name: "RL", dependencies: ["Config", "Models", "Torch"]),
-    // Joins simulator, policies and algorithms: SFT on demonstrations, closed-loop evaluation,
-    // the staged rollout (pinned stage threads, lock-free rings, placement modes) and the RL loop.
-    .target(name: "Pipeline", dependencies: ["CSys", "Checkpoints", "Config", "Metrics", "RL", "Models", "Sim", "Torch"]),
+    // Generic staging, knowing nothing of RL: lock-free rings, pinned stage threads, placements
+    // on the machine's cores, and the staged rollout that schedules any RolloutStageWork in the
+    // collocated, disaggregated or hybrid mode (placement changes speed, never data).
+    .target(name: "Staging", dependencies: ["CSys", "Config", "Torch"]),
+    // The jobs on top of staging, joining simulator, policies and algorithms: SFT on
+    // demonstrations, closed-loop evaluation and the RL loop.
+    .target(name: "Pipeline", dependencies: ["CSys", "Checkpoints", "Config", "Metrics", "RL", "Models", "Sim", "Staging", "Torch"]),
     // The control protocol between rlinfd and its clients: messages, framing, a client.
     .target(name: "Control"),
     // rlinfd: the continuous-training daemon (jobs, control socket, systemd, logs).
     .executableTarget(
       name: "Daemon",
       dependencies: [
-        "CSys", "Checkpoints", "Config", "Control", "Pipeline", "Sim",
+        "CSys", "Checkpoints", "Config", "Control", "Pipeline",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -144,7 +148,7 @@ let package = Package(
     // rlinf-sft: demonstrations -> supervised fine-tuning -> success rate in the simulator.
     .executableTarget(
       name: "SFTTool",
-      dependencies: ["CSys", "Checkpoints", "Config", "Pipeline", "RL", "Models", "Sim", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["CSys", "Checkpoints", "Config", "Pipeline", "RL", "Models", "Sim", "Staging", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // rlinf-train: one PPO/GRPO job from a YAML config, in the foreground.
     .executableTarget(
       name: "TrainTool",
@@ -154,24 +158,25 @@ let package = Package(
       name: "SimTool",
       dependencies: ["CSys", "Sim", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // The Swift half of tools/bench-tensor.
-    .executableTarget(name: "TensorBench", dependencies: ["Torch"], path: "Sources/Benchmarks/TensorBench"),
+    .executableTarget(name: "TensorBench", dependencies: ["Torch"], path: "Sources/PerfTools/TensorBench"),
     // Helpers shared by the test targets (locating the reference Python, temporary folders).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     // The Swift half of tools/bench-sim.
-    .executableTarget(name: "SimBench", dependencies: ["Sim"], path: "Sources/Benchmarks/SimBench"),
+    .executableTarget(name: "SimBench", dependencies: ["Sim"], path: "Sources/PerfTools/SimBench"),
     // The Swift half of tools/bench-policy.
-    .executableTarget(name: "PolicyBench", dependencies: ["CSys", "Models", "Torch"], path: "Sources/Benchmarks/PolicyBench"),
+    .executableTarget(name: "PolicyBench", dependencies: ["CSys", "Models", "Torch"], path: "Sources/PerfTools/PolicyBench"),
     // The Swift half of tools/bench-pipeline.
-    .executableTarget(name: "PipelineBench", dependencies: ["CSys", "Config", "Pipeline"], path: "Sources/Benchmarks/PipelineBench"),
+    .executableTarget(name: "PipelineBench", dependencies: ["CSys", "Config", "Pipeline", "Staging"], path: "Sources/PerfTools/PipelineBench"),
     // The Swift half of tools/bench-workers.
-    .executableTarget(name: "WorkerBench", dependencies: ["Sim"], path: "Sources/Benchmarks/WorkerBench"),
+    .executableTarget(name: "WorkerBench", dependencies: ["Sim"], path: "Sources/PerfTools/WorkerBench"),
     // The Swift half of tools/bench-rl.
-    .executableTarget(name: "RLBench", dependencies: ["CSys", "Config", "Pipeline", "Sim"], path: "Sources/Benchmarks/RLBench"),
+    .executableTarget(name: "RLBench", dependencies: ["CSys", "Config", "Pipeline", "Sim", "Staging"], path: "Sources/PerfTools/RLBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "RLTests", dependencies: ["Config", "RL", "Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
-    .testTarget(name: "PipelineTests", dependencies: ["Config", "Pipeline", "RL", "Models", "Sim", "Torch", "TestSupport"]),
+    .testTarget(name: "StagingTests", dependencies: ["CSys", "Config", "Staging", "Torch"]),
+    .testTarget(name: "PipelineTests", dependencies: ["Config", "Pipeline", "RL", "Models", "Sim", "Staging", "Torch", "TestSupport"]),
     .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
     .testTarget(name: "DaemonTests", dependencies: ["Checkpoints", "Control", "Models", "TestSupport"]),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], exclude: ["Reference"]),

@@ -1,5 +1,5 @@
 """The PyTorch-from-Python half of tools/bench-tensor: the same transformer block and dispatch
-loops as Sources/Benchmarks/TensorBench, printing the same `name value` lines.
+loops as Sources/PerfTools/TensorBench, printing the same `name value` lines.
 
 usage: bench_tensor.py THREADS ITERATIONS
 """

@@ -4,7 +4,6 @@ import Control
 import Foundation
 import Logging
 import Pipeline
-import Sim
 
 /// One training job at a time, on its own thread: SFT warm start when the config asks for it,
 /// then RL iterations until `runner.max_epochs`, a stop, or forever. Control requests arrive on
@@ -173,8 +172,8 @@ final class JobController: @unchecked Sendable {
   func requestCheckpoint() throws { try enqueue(.checkpoint) }
 
   func requestEval(split: String) throws {
-    guard Split(rawValue: split) != nil else {
-      throw ControlFailure("unknown split \"\(split)\" (\(Split.allCases.map(\.rawValue).joined(separator: ", ")))")
+    guard ClosedLoopEvaluation.splitNames.contains(split) else {
+      throw ControlFailure("unknown split \"\(split)\" (\(ClosedLoopEvaluation.splitNames.joined(separator: ", ")))")
     }
     try enqueue(.eval(split: split))
   }

@@ -5,6 +5,7 @@ import Foundation
 import Models
 import Pipeline
 import Sim
+import Staging
 import Torch
 
 /// `rlinf-sft compare CONFIG`: a finished job's SFT base against the checkpoint the job hands

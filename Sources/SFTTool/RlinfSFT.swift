@@ -8,6 +8,7 @@ import Foundation
 import Models
 import Pipeline
 import Sim
+import Staging
 import Torch
 
 @main

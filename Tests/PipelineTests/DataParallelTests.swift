@@ -2,6 +2,7 @@ import Foundation
 import Models
 import Pipeline
 import RL
+import Staging
 import Testing
 import TestSupport
 import Torch

@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import RL
 import Sim
+import Staging
 import Testing
 import Torch
 

@@ -4,6 +4,7 @@ import Models
 import Pipeline
 import RL
 import Sim
+import Staging
 import Testing
 import TestSupport
 import Torch

@@ -3,6 +3,7 @@ import Models
 @testable import Pipeline
 import RL
 import Sim
+import Staging
 import Testing
 import TestSupport
 import Torch

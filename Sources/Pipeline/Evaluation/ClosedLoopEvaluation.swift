@@ -6,6 +6,9 @@ import Torch
 /// Rolls a policy out in the embedded simulator and measures success: every environment runs
 /// one episode (its first), the policy acting on the observation buffers without copying them.
 public enum ClosedLoopEvaluation {
+  /// The embedded simulator's evaluation splits (`env.eval.split`).
+  public static let splitNames = Split.allCases.map(\.rawValue)
+
   /// One task's episodes: how many succeeded at some step (success_once) and at their end.
   public struct TaskOutcome: Sendable {
     public var successes = 0

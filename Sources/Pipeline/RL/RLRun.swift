@@ -6,6 +6,7 @@ import Metrics
 import Models
 import RL
 import Sim
+import Staging
 import Torch
 
 /// One RL training job from a config: the policy (from `actor.model.model_path` or the tiny

@@ -2,6 +2,7 @@ import Config
 import Models
 import RL
 import Sim
+import Staging
 import Torch
 
 /// Fills rollout windows by running the policy against the embedded simulator. The training

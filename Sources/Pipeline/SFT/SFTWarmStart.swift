@@ -2,6 +2,7 @@ import Config
 import Foundation
 import Models
 import Sim
+import Staging
 import Torch
 
 /// The supervised warm start a config asks for (`sft.enabled`): expert demonstrations of the

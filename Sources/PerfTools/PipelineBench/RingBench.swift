@@ -1,5 +1,6 @@
 import Dispatch
 import Pipeline
+import Staging
 
 /// The ring alone, between two threads pinned to different cores.
 enum RingBench {

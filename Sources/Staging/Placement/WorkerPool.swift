@@ -1,4 +1,3 @@
-import RL
 import Torch
 
 /// The data-parallel workers of a stage: one thread per thread of its placement, each pinned to

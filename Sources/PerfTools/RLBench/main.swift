@@ -14,6 +14,7 @@ import Dispatch
 import Foundation
 import Pipeline
 import Sim
+import Staging
 
 csys_line_buffered_stdout()
 let arguments = CommandLine.arguments

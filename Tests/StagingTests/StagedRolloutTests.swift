@@ -1,7 +1,7 @@
 import CSys
 import Config
 import Foundation
-import Pipeline
+import Staging
 import Testing
 import Torch
 

@@ -1,3 +1,4 @@
+import Staging
 import Synchronization
 import Pipeline
 

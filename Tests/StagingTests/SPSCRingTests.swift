@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-@testable import Pipeline
+@testable import Staging
 import Testing
 
 /// The lock-free ring: order, capacity, concurrency (no loss, no duplication), and shutdown of

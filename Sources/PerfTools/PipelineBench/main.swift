@@ -6,6 +6,7 @@ import Config
 import Dispatch
 import Foundation
 import Pipeline
+import Staging
 
 csys_line_buffered_stdout()
 let arguments = CommandLine.arguments

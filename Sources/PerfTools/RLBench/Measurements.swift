@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Pipeline
 import Sim
+import Staging
 
 /// The measurements of bench-rl that run on stage threads.
 enum Measurements {

@@ -5,10 +5,10 @@ import Sim
 import Testing
 import TestSupport
 
-/// The real benchmarks through the worker bridge, where tools/setup-sims has made their
+/// ManiSkill3 and LIBERO through the worker bridge, where tools/setup-sims has made their
 /// environments (`make test` does, so CI runs these): start the simulator, roll the tiny policy
 /// for a few chunk steps, run one PPO update.
-@Suite(.serialized) struct BenchmarkSmokeTests {
+@Suite(.serialized) struct SimulatorWorkerSmokeTests {
   static func ready(_ simulator: String) -> Bool {
     FileManager.default.isExecutableFile(atPath: repositoryRoot + "/.venv-\(simulator)/bin/rlinf-python")
   }

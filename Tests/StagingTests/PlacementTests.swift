@@ -1,5 +1,5 @@
 import Config
-import Pipeline
+import Staging
 import Torch
 import Testing
 
