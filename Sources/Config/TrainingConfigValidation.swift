@@ -42,8 +42,6 @@ extension TrainingConfig {
       try require(train.totalNumEnvs % a.groupSize == 0, "algorithm.group_size",
                   "env.train.total_num_envs \(train.totalNumEnvs) is not divisible by group_size \(a.groupSize)")
       try require(actor.optim.criticWarmupSteps == 0, "actor.optim.critic_warmup_steps", "GRPO has no critic to warm up")
-    }
-    if a.advType == .grpo {
       // GRPO scores each environment's first episode of the window and masks the rest; with
       // partial resets the later episodes would run and be thrown away (RLinf needs the loss
       // mask of auto_reset false for GRPO too).

@@ -205,7 +205,7 @@ public enum PPOUpdate {
       // does (dones are per chunk). [n, ...] -> [n] -> broadcast to the value loss's shape.
       let counts = try mask.reshape([rows.count, -1]).any(dims: [1])
         .reshape([rows.count] + Array(repeating: 1, count: Swift.max(critic.loss.rank - 1, 0)))
-      let valueMask = try critic.loss.zerosLike().to(dtype: .bool).logicalOr(counts)
+      let valueMask = try counts.expand(critic.loss.shape)
       let valueLoss = try aggregate(critic.loss, mask: valueMask)
       total = try total + valueLoss
       parts["train/critic/value_loss"] = try valueLoss.item()

@@ -81,28 +81,27 @@ import Testing
     return true
   }
 
+  /// `call` blocks on `ring` (parked on `parker`) until the ring is closed, then ends with RingClosed.
+  static func expectCloseWakes(_ ring: SPSCRing<Int>, parker: Parker, _ name: String, _ call: @escaping @Sendable () throws -> Void) {
+    let outcome = Outcome()
+    let done = onThread { outcome.record(call) }
+    #expect(waitUntilParked(parker), "\(name) never blocked")
+    #expect(outcome.endedClosed == nil, "\(name) returned before the close")
+    ring.close()
+    #expect(done.wait(timeout: .now() + 60) == .success, "the blocked \(name) never returned after the close")
+    #expect(outcome.endedClosed == true, "\(name) ends with RingClosed")
+  }
+
   @Test func closeWakesABlockedConsumer() throws {
     let ring = SPSCRing<Int>(capacity: 4)
-    let outcome = Outcome()
-    let done = Self.onThread { outcome.record { _ = try ring.pop() } }
-    #expect(Self.waitUntilParked(ring.notEmpty), "the consumer never blocked")
-    #expect(outcome.endedClosed == nil, "pop returned from an empty, open ring")
-    ring.close()
-    #expect(done.wait(timeout: .now() + 60) == .success, "the blocked pop never returned after the close")
-    #expect(outcome.endedClosed == true, "pop ends with RingClosed")
+    Self.expectCloseWakes(ring, parker: ring.notEmpty, "pop") { _ = try ring.pop() }
   }
 
   @Test func closeWakesABlockedProducer() throws {
     let ring = SPSCRing<Int>(capacity: 2)
     try ring.push(1)
     try ring.push(2)
-    let outcome = Outcome()
-    let done = Self.onThread { outcome.record { try ring.push(3) } }
-    #expect(Self.waitUntilParked(ring.notFull), "the producer never blocked")
-    #expect(outcome.endedClosed == nil, "push returned into a full ring")
-    ring.close()
-    #expect(done.wait(timeout: .now() + 60) == .success, "the blocked push never returned after the close")
-    #expect(outcome.endedClosed == true, "push ends with RingClosed")
+    Self.expectCloseWakes(ring, parker: ring.notFull, "push") { try ring.push(3) }
   }
 
   @Test func popDrainsWhatWasPushedBeforeTheClose() throws {

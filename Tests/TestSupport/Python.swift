@@ -15,23 +15,23 @@ public struct TestSupportError: Error, CustomStringConvertible {
 /// The Python that has torch, safetensors and Pillow: $RLINF_PYTHON, else the venv tools/setup
 /// creates.
 public func referencePython() throws -> String {
-  if let python = ProcessInfo.processInfo.environment["RLINF_PYTHON"], !python.isEmpty { return python }
-  let venv = repositoryRoot + "/.venv/bin/python"
-  guard FileManager.default.isExecutableFile(atPath: venv) else {
-    throw TestSupportError("no reference Python: run tools/setup (creates .venv with torch, safetensors, Pillow) or set RLINF_PYTHON")
-  }
-  return venv
+  try venvPython(variable: "RLINF_PYTHON", venv: ".venv", what: "reference Python", contents: "torch, safetensors, Pillow")
 }
 
 /// The Python with RLinf's own package (rlinf 0.3.0 on PyTorch 2.x, the CPU wheel):
 /// $RLINF_REFERENCE_PYTHON, else the venv tools/setup creates for it.
 public func rlinfPython() throws -> String {
-  if let python = ProcessInfo.processInfo.environment["RLINF_REFERENCE_PYTHON"], !python.isEmpty { return python }
-  let venv = repositoryRoot + "/.venv-rlinf/bin/python"
-  guard FileManager.default.isExecutableFile(atPath: venv) else {
-    throw TestSupportError("no RLinf reference Python: run tools/setup (creates .venv-rlinf with rlinf 0.3.0) or set RLINF_REFERENCE_PYTHON")
+  try venvPython(variable: "RLINF_REFERENCE_PYTHON", venv: ".venv-rlinf", what: "RLinf reference Python", contents: "rlinf 0.3.0")
+}
+
+/// $`variable` when set, else the interpreter of the repository's `venv` that tools/setup makes.
+private func venvPython(variable: String, venv: String, what: String, contents: String) throws -> String {
+  if let python = ProcessInfo.processInfo.environment[variable], !python.isEmpty { return python }
+  let path = repositoryRoot + "/\(venv)/bin/python"
+  guard FileManager.default.isExecutableFile(atPath: path) else {
+    throw TestSupportError("no \(what): run tools/setup (creates \(venv) with \(contents)) or set \(variable)")
   }
-  return venv
+  return path
 }
 
 /// Runs `python script args...` and returns its standard output; throws with its output when
