@@ -18,7 +18,7 @@ final class ConfigReader {
   let path: String
   private let mapping: [String: Node]
   private var used: Set<String> = []
-  private var children: [ConfigReader] = []
+  private var children: [String: ConfigReader] = [:]
 
   init(path: String, node: Node?) throws {
     self.path = path
@@ -37,13 +37,27 @@ final class ConfigReader {
 
   func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
 
-  /// The nested mapping `name` (empty when absent).
+  /// The nested mapping `name` (empty when absent); asking twice gives the same reader.
   func section(_ name: String) throws -> ConfigReader {
     used.insert(name)
+    if let child = children[name] { return child }
     let child = try ConfigReader(path: key(name), node: mapping[name])
-    children.append(child)
+    children[name] = child
     return child
   }
+
+  /// The mapping at a dotted path below this one ("" is this one).
+  func section(path dotted: String) throws -> ConfigReader {
+    try dotted.split(separator: ".").reduce(self) { try $0.section(String($1)) }
+  }
+
+  /// Whether `name` is null (`~`, `null`); a null key counts as used.
+  func null(_ name: String) -> Bool {
+    guard let scalar = mapping[name]?.scalar, scalar.style == .plain, Self.nulls.contains(scalar.string) else { return false }
+    used.insert(name)
+    return true
+  }
+  private static let nulls: Set<String> = ["~", "null", "Null", "NULL", ""]
 
   func has(_ name: String) -> Bool { mapping[name] != nil }
 
@@ -86,7 +100,7 @@ final class ConfigReader {
   func optionalString(_ name: String) throws -> String? {
     guard let node = take(name) else { return nil }
     guard let scalar = node.scalar else { throw ConfigError(key(name), "expected a string, found \(Self.describe(node))") }
-    if scalar.style == .plain && ["~", "null", "Null", "NULL", ""].contains(scalar.string) {
+    if scalar.style == .plain && Self.nulls.contains(scalar.string) {
       return nil
     }
     return scalar.string
@@ -120,7 +134,7 @@ final class ConfigReader {
     for name in mapping.keys.sorted() where !used.contains(name) {
       throw ConfigError(key(name), "unknown key")
     }
-    for child in children { try child.finish() }
+    for name in children.keys.sorted() { try children[name]!.finish() }
   }
 
   private func take(_ name: String) -> Node? {

@@ -1,3 +1,4 @@
+import Config
 import Torch
 
 /// PPO's optimisation phase over one rollout's samples: `updateEpochs` passes of shuffled
@@ -6,17 +7,17 @@ import Torch
 /// step whose loss or gradient is not finite is skipped (counted, weights untouched). GRPO is
 /// the same update without a critic.
 public struct PPOUpdateConfig: Sendable {
-  public var clipRatioLow = 0.2
-  public var clipRatioHigh = 0.28
+  public var clipRatioLow: Double
+  public var clipRatioHigh: Double
   /// Dual clip bound for negative advantages; nil disables it.
-  public var clipRatioC: Double? = 3.0
-  public var entropyBonus = 0.0
-  public var valueClip = 0.2
-  public var huberDelta = 10.0
-  public var updateEpochs = 1
-  public var globalBatchSize = 64
-  public var microBatchSize = 16
-  public var clipGrad = 1.0
+  public var clipRatioC: Double?
+  public var entropyBonus: Double
+  public var valueClip: Double
+  public var huberDelta: Double
+  public var updateEpochs: Int
+  public var globalBatchSize: Int
+  public var microBatchSize: Int
+  public var clipGrad: Double
   /// Critic warm-up: the loss is the value loss alone and only the optimizer group named
   /// `valueGroup` steps (the others' gradients are dropped, so AdamW leaves them untouched).
   public var criticOnly = false
@@ -25,7 +26,20 @@ public struct PPOUpdateConfig: Sendable {
   /// sample lengths are measured against (nil: plain masked mean).
   public var lengthScale: Int? = nil
 
-  public init() {}
+  /// The update a config's knobs describe (their defaults when none is given); critic warm-up
+  /// and length normalisation depend on the iteration and are set by the caller.
+  public init(algorithm a: AlgorithmConfig = AlgorithmConfig(), actor: ActorConfig = ActorConfig()) {
+    clipRatioLow = a.clipRatioLow
+    clipRatioHigh = a.clipRatioHigh
+    clipRatioC = a.clipRatioC
+    entropyBonus = a.entropyBonus
+    valueClip = a.valueClip
+    huberDelta = a.huberDelta
+    updateEpochs = a.updateEpoch
+    globalBatchSize = actor.globalBatchSize
+    microBatchSize = actor.microBatchSize
+    clipGrad = actor.optim.clipGrad
+  }
 
   func validate(samples: Int) throws {
     guard globalBatchSize >= 1, microBatchSize >= 1, globalBatchSize % microBatchSize == 0 else {
@@ -121,8 +135,7 @@ public enum PPOUpdate {
     let batch = min(config.globalBatchSize, samples.count)
     let micros = (batch + config.microBatchSize - 1) / config.microBatchSize
     for _ in 0..<config.updateEpochs {
-      // A random permutation: the order of uniform samples.
-      let order = try Tensor.rand([samples.count], generator: generator).topK(samples.count, dim: 0).indices.ints()
+      let order = try generator.permutation(samples.count)
       for start in stride(from: 0, through: samples.count - batch, by: batch) {
         optimizer.zeroGrad()
         // Gradient accumulation over the micro-batches, side by side on the workers; each

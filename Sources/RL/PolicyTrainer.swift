@@ -89,17 +89,7 @@ public final class PolicyTrainer {
     samples = try samples.selecting(Tensor(kept.map(Int64.init)))
     metrics["train/actor/trained_samples"] = Double(kept.count)
 
-    var update = PPOUpdateConfig()
-    update.clipRatioLow = a.clipRatioLow
-    update.clipRatioHigh = a.clipRatioHigh
-    update.clipRatioC = a.clipRatioC
-    update.entropyBonus = a.entropyBonus
-    update.valueClip = a.valueClip
-    update.huberDelta = a.huberDelta
-    update.updateEpochs = a.updateEpoch
-    update.globalBatchSize = config.actor.globalBatchSize
-    update.microBatchSize = config.actor.microBatchSize
-    update.clipGrad = config.actor.optim.clipGrad
+    var update = PPOUpdateConfig(algorithm: a, actor: config.actor)
     update.criticOnly = withCritic && updates < config.actor.optim.criticWarmupSteps
     update.lengthScale = a.normalizeTrajectoryLength ? first.steps : nil
 

@@ -23,3 +23,10 @@ public final class Generator: @unchecked Sendable {
     try check(ct_generator_set_state(raw, state.raw), "Generator.restore")
   }
 }
+
+extension Generator {
+  /// A random permutation of 0..<n drawn from this generator: the order of n uniform samples.
+  public func permutation(_ n: Int) throws -> [Int] {
+    try Tensor.rand([n], generator: self).topK(n, dim: 0).indices.ints()
+  }
+}

@@ -11,16 +11,25 @@ struct RlinfTrain: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rlinf-train", abstract: "Train a VLA policy with PPO or GRPO on the embedded simulator from a YAML config.")
 
-  @Argument(help: "The YAML config (see configs/).") var config: String
+  @Argument(help: "The YAML config (see configs/).") var config: String?
   @Option(name: .customLong("max-epochs"), help: "Override runner.max_epochs.") var maxEpochs: Int?
   @Option(help: "Override actor.model.model_path (e.g. an SFT checkpoint).") var modelPath: String?
   @Option(help: "Override runner.logger.experiment_name.") var name: String?
   @Option(help: "Override runner.logger.log_path.") var logPath: String?
   @Option(help: "Override env.train.tasks and env.eval.tasks (comma-separated task names).") var tasks: String?
   @Flag(help: "Evaluate the starting policy on env.eval before training (runner.val_before_train).") var evalFirst = false
+  @Flag(help: "Print every config key (default, live or not, meaning) as Markdown and exit.") var listKeys = false
+
+  func validate() throws {
+    if config == nil && !listKeys { throw ValidationError("give a YAML config (see configs/), or --list-keys") }
+  }
 
   func run() throws {
     csys_line_buffered_stdout()
+    guard let config, !listKeys else {
+      print(TrainingConfig.knobReference, terminator: "")
+      return
+    }
     var training = try TrainingConfig.load(path: config)
     if let maxEpochs { training.runner.maxEpochs = maxEpochs }
     if let modelPath { training.actor.model.modelPath = modelPath }

@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import Models
 import RL
-import Sim
 import Torch
 
 /// Supervised fine-tuning of a policy on a demonstration file: shuffled minibatches, AdamW,
@@ -41,7 +40,7 @@ public struct SFTRun {
   /// Trains `policy` on `data`; each step's batch is split over `work`'s workers.
   public func train(policy: VLAPolicy, data: DemoData, work: ParallelWork = SerialWork(), log: (Progress) -> Void) throws -> [Progress] {
     let optimizer = try AdamW(groups: [.init(name: "policy", parameters: policy.namedParameters(), lr: learningRate, weightDecay: weightDecay)])
-    var rng = SplitMix(seed: seed)  // batches depend only on the seed
+    let generator = try Generator(seed: seed)  // batches depend only on the seed
     var order: [Int] = []
     var history: [Progress] = []
     var lossSum = 0.0, lossCount = 0
@@ -55,7 +54,7 @@ public struct SFTRun {
           ? learningRate * Double(step) / Double(warmup)
           : learningRate * 0.5 * (1 + cos(.pi * progress))
       }
-      if order.count < batchSize { order += (0..<data.count).shuffled(using: &rng) }
+      if order.count < batchSize { order += try generator.permutation(data.count) }
       let rows = Array(order.prefix(batchSize))
       order.removeFirst(batchSize)
       let batch = try data.batch(rows: rows, chunk: policy.config.numActionChunks, tokenizer: policy.actionTokenizer)

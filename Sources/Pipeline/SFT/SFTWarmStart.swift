@@ -66,7 +66,7 @@ public enum SFTWarmStart {
     run.batchSize = s.batchSize
     run.learningRate = s.lr
     run.seed = UInt64(config.actor.seed)
-    run.cosineSchedule = s.cosineSchedule
+    run.cosineSchedule = s.lrSchedule == .cosine
     run.shouldStop = shouldStop
     log("SFT warm start: \(data.count) demonstration steps, \(s.steps) steps of batch \(s.batchSize)")
     let work = try WorkerPool.forStage("rlinf-sft-worker", Placement(config: config).actor)

@@ -1,4 +1,4 @@
-/// The algorithm knobs that take one of a few spellings (RLinf-VLA's names and values).
+/// The knobs that take one of a few spellings (RLinf-VLA's names and values).
 
 /// `algorithm.adv_type`: how advantages are estimated.
 public enum AdvantageType: String, Sendable, CaseIterable {
@@ -60,4 +60,11 @@ public enum RewardMode: String, Sendable, CaseIterable {
   /// `shaped` plus a reach term (the palm closing in on the target) and a cube's jaw alignment,
   /// so the approach is rewarded before any grasp (embedded simulator only).
   case dense
+}
+
+/// `sft.lr_schedule`: the warm start's learning-rate schedule.
+public enum LRSchedule: String, Sendable, CaseIterable {
+  case constant
+  /// 5% linear warm-up, then cosine decay to zero.
+  case cosine
 }
