@@ -50,6 +50,7 @@ let package = Package(
     .executable(name: "rlinf-sim", targets: ["SimTool"]),
     .executable(name: "rlinf-sft", targets: ["SFTTool"]),
     .executable(name: "rlinf-train", targets: ["TrainTool"]),
+    .executable(name: "rlinf-serve", targets: ["ServeTool"]),
     .executable(name: "rlinfd", targets: ["Daemon"]),
     .executable(name: "rlinfctl", targets: ["rlinfctl"]),
     // SentencePiece in a library of its own, loaded privately at run time (see csentencepiece.h).
@@ -66,6 +67,7 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
   ],
   targets: [
     // Native layer: the C API over libtorch. libtorch headers stay inside its .cpp files.
@@ -149,6 +151,18 @@ let package = Package(
     .executableTarget(
       name: "SFTTool",
       dependencies: ["CSys", "Checkpoints", "Config", "Pipeline", "RL", "Models", "Sim", "Staging", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // The policy server robots talk to: openpi's protocol (WebSocket, msgpack) over SwiftNIO.
+    .target(
+      name: "Serve",
+      dependencies: [
+        "Models", "Torch",
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+      ]),
+    // rlinf-serve: one checkpoint (or a run's newest) served to robots.
+    .executableTarget(
+      name: "ServeTool",
+      dependencies: ["CSys", "Checkpoints", "Models", "Serve", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // rlinf-train: one PPO/GRPO job from a YAML config, in the foreground.
     .executableTarget(
       name: "TrainTool",
@@ -180,6 +194,7 @@ let package = Package(
     .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
     .testTarget(name: "DaemonTests", dependencies: ["Checkpoints", "Control", "Models", "TestSupport"]),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], exclude: ["Reference"]),
+    .testTarget(name: "ServeTests", dependencies: ["Models", "Serve", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],
   swiftLanguageModes: [.v6],

@@ -36,6 +36,12 @@ public struct ActionStatistics: Codable, Sendable, Equatable {
   public var q99: [Double]
   public var mask: [Bool]
 
+  public init(q01: [Double], q99: [Double], mask: [Bool]) {
+    self.q01 = q01
+    self.q99 = q99
+    self.mask = mask
+  }
+
   /// The embedded simulator's actions are already in [-1, 1].
   public static let identity = ActionStatistics(
     q01: Array(repeating: -1, count: 7), q99: Array(repeating: 1, count: 7), mask: Array(repeating: true, count: 6) + [false])

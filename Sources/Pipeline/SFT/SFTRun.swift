@@ -40,6 +40,7 @@ public struct SFTRun {
   /// Trains `policy` on `data`; each step's batch is split over `work`'s workers.
   public func train(policy: VLAPolicy, data: DemoData, work: ParallelWork = SerialWork(), log: (Progress) -> Void) throws -> [Progress] {
     let optimizer = try AdamW(groups: [.init(name: "policy", parameters: policy.namedParameters(), lr: learningRate, weightDecay: weightDecay)])
+    guard data.count > 0 else { throw ModelError.input("no demonstration steps to train on") }
     let generator = try Generator(seed: seed)  // batches depend only on the seed
     var order: [Int] = []
     var history: [Progress] = []
@@ -54,7 +55,7 @@ public struct SFTRun {
           ? learningRate * Double(step) / Double(warmup)
           : learningRate * 0.5 * (1 + cos(.pi * progress))
       }
-      if order.count < batchSize { order += try generator.permutation(data.count) }
+      while order.count < batchSize { order += try generator.permutation(data.count) }  // data may be smaller than a batch
       let rows = Array(order.prefix(batchSize))
       order.removeFirst(batchSize)
       let batch = try data.batch(rows: rows, chunk: policy.config.numActionChunks, tokenizer: policy.actionTokenizer)
