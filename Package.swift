@@ -138,7 +138,7 @@ let package = Package(
     .executableTarget(
       name: "Daemon",
       dependencies: [
-        "CSys", "Checkpoints", "Config", "Control", "Pipeline",
+        "CSys", "Checkpoints", "Config", "Control", "Models", "Pipeline", "Serve",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -155,7 +155,7 @@ let package = Package(
     .target(
       name: "Serve",
       dependencies: [
-        "Models", "Torch",
+        "Config", "Models", "Torch",
         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
       ]),

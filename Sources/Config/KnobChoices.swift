@@ -68,3 +68,11 @@ public enum LRSchedule: String, Sendable, CaseIterable {
   /// 5% linear warm-up, then cosine decay to zero.
   case cosine
 }
+
+/// `serve.weights`: which weights rlinfd's policy server answers with while a job trains.
+public enum ServedWeights: String, Sendable, CaseIterable {
+  /// The rollout copy as of the latest iteration (swapped in after each update).
+  case rollout
+  /// The newest checkpoint written (swapped in as each one completes).
+  case checkpoint
+}

@@ -2,7 +2,7 @@
 /// depends on another comes after it). Defaults are the initial values in TrainingConfig.swift.
 extension TrainingConfig {
   public static let knobs: [Knob] = runnerKnobs + algorithmKnobs + envKnobs("train", \.env.train) + envKnobs("eval", \.env.eval)
-    + actorKnobs + rolloutKnobs + sftKnobs + clusterKnobs
+    + actorKnobs + rolloutKnobs + sftKnobs + clusterKnobs + serveKnobs
 
   /// The knob of a dotted key, nil if there is none.
   public static func knob(_ key: String) -> Knob? { knobs.first { $0.key == key } }
@@ -139,6 +139,21 @@ extension TrainingConfig {
            "collocated, disaggregated or hybrid"),
     .structured("cluster.component_placement", \.cluster.components, spelling: "a mapping of components to core lists or {cores, threads, device, numa_node}",
                 text: describePlacement, read: readPlacement, "where env, rollout and actor run (none: every component on every core)"),
+  ]
+}
+
+extension TrainingConfig {
+  private static let serveKnobs: [Knob] = [
+    .field("serve.enabled", \.serve.enabled, "rlinfd serves the job's policy to robots over openpi's WebSocket protocol while it trains"),
+    .field("serve.host", \.serve.host, "address the policy server binds (beyond loopback it needs api_key)"),
+    .field("serve.port", \.serve.port, check: { (0...65535).contains($0) ? nil : "must be a TCP port (0 to 65535; 0 picks a free one), got \($0)" },
+           "port of the policy server (0: a free one, shown by rlinfctl status)"),
+    .field("serve.api_key", \.serve.apiKey, "clients must send Authorization: Api-Key <this> (null: no key, loopback only)"),
+    .field("serve.weights", \.serve.weights, "rollout: the weights of the latest iteration; checkpoint: the newest checkpoint written"),
+    .field("serve.image_key", \.serve.imageKey, "observation key of the third-person image, uint8 [H, W, 3]"),
+    .field("serve.wrist_image_key", \.serve.wristImageKey, "observation key of the wrist image (used when env.eval.use_wrist_image)"),
+    .field("serve.state_key", \.serve.stateKey, "observation key of the robot state (policies with use_proprio)"),
+    .field("serve.prompt_key", \.serve.promptKey, "observation key of the instruction"),
   ]
 }
 

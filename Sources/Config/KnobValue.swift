@@ -104,3 +104,4 @@ extension Precision: KnobChoice {}
 extension RewardMode: KnobChoice {}
 extension LRSchedule: KnobChoice {}
 extension PlacementMode: KnobChoice {}
+extension ServedWeights: KnobChoice {}

@@ -11,6 +11,7 @@ public struct TrainingConfig: Sendable {
   public var rollout = RolloutConfig()
   public var cluster = ClusterConfig()
   public var sft = SFTConfig()
+  public var serve = ServeConfig()
 
   public init() {}
 }
@@ -36,6 +37,24 @@ public struct SFTConfig: Sendable {
   public var lrSchedule = LRSchedule.constant
   public var confusableDistractors = 0.0
   public init() {}
+}
+
+/// `serve.*`: rlinfd serves the training policy to robots over openpi's protocol while the job
+/// runs (rlinf-serve does the same for a checkpoint).
+public struct ServeConfig: Sendable {
+  public var enabled = false
+  public var host = "127.0.0.1"
+  public var port = 8000
+  public var apiKey: String? = nil
+  public var weights = ServedWeights.rollout
+  public var imageKey = "observation/image"
+  public var wristImageKey = "observation/wrist_image"
+  public var stateKey = "observation/state"
+  public var promptKey = "prompt"
+  public init() {}
+
+  /// Whether `host` is a loopback address (the only kind served without an API key).
+  public static func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
 }
 
 /// `runner.*`: how long to train and how often to evaluate and save.

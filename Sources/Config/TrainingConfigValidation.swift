@@ -65,6 +65,9 @@ extension TrainingConfig {
                   "splits the \(train.totalNumEnvs) environments into sub-batches of \(sub), which cuts GRPO groups of group_size \(a.groupSize)")
     }
     try validateCluster()
+    if serve.enabled {
+      try require(ServeConfig.isLoopback(serve.host) || serve.apiKey != nil, "serve.api_key", "serving \(serve.host) beyond loopback needs an API key, so only robots that know it can drive the policy")
+    }
     if sft.enabled {
       try require(actor.model.modelPath == nil, "sft.enabled", "a warm start trains the tiny policy from scratch; it cannot start from actor.model.model_path")
     }

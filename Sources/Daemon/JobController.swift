@@ -67,6 +67,8 @@ final class JobController: @unchecked Sendable {
   private var lastError: String?
   /// The warm start's last logged training step (nil before the first, and outside it).
   private var warmStart: SFTRun.Progress?
+  /// The job's policy server (`serve.enabled`), while the job runs.
+  private var policyServer: JobPolicyServer?
   private var thread: Thread?
 
   init(
@@ -237,6 +239,7 @@ final class JobController: @unchecked Sendable {
         "error": lastError.map(JSONValue.string) ?? .null,
       ]
       if let latest = store?.latest() { result["latest_checkpoint"] = .string(latest.path) }
+      if let policyServer { result["serve"] = policyServer.status() }
       if phase == .warmStart, let p = warmStart, let config = liveConfig {
         result["warm_start"] = .object([
           "step": .number(Double(p.step)), "steps": .number(Double(config.sft.steps)), "loss": .number(p.loss),
@@ -295,7 +298,13 @@ final class JobController: @unchecked Sendable {
       let logger = self.logger
       let run = try RLRun(config: config, resume: true, configText: text) { step, result in
         switch result {
-        case .success(let path): logger.info("checkpoint written", metadata: ["step": "\(step)", "path": "\(path)"])
+        case .success(let path):
+          logger.info("checkpoint written", metadata: ["step": "\(step)", "path": "\(path)"])
+          do {
+            try self.condition.withLock { self.policyServer }?.checkpointWritten(path: path, step: step)
+          } catch {
+            logger.error("the policy server keeps its weights; checkpoint \(path) did not load: \(error)")
+          }
         case .failure(let error): logger.error("checkpoint of step \(step) failed; the previous one stays valid: \(error)")
         }
       }
@@ -312,6 +321,11 @@ final class JobController: @unchecked Sendable {
         logger.info("job \(name): started fresh, \(run.policy.parameterCount) parameters, \(run.collector.numEnvs) environments")
       }
       for line in run.placement.summary { logger.info("placement: \(line)") }
+      if config.serve.enabled {
+        let server = try JobPolicyServer(run: run, config: config)
+        condition.withLock { policyServer = server }
+        logger.info("serving the policy on \(server.address) (\(server.weights.rawValue) weights, openpi protocol)")
+      }
       if let metrics = try run.evaluateBeforeTraining() {
         logger.info(Logger.Message(stringLiteral: String(format: "eval before training: success %.1f%%", 100 * (metrics["eval/success_once"] ?? .nan))))
         condition.withLock { lastEval = ["eval/success_once": metrics["eval/success_once"] ?? .nan] }
@@ -333,6 +347,10 @@ final class JobController: @unchecked Sendable {
       logger.error("job \(name) failed: \(error)")
       condition.withLock { lastError = "\(error)" }
       setPhase(.failed)
+    }
+    if let server = condition.withLock({ () -> JobPolicyServer? in defer { policyServer = nil }; return policyServer }) {
+      server.stop()
+      logger.info("policy server closed")
     }
     onFinish()
   }
@@ -360,6 +378,11 @@ final class JobController: @unchecked Sendable {
       setPhase(.training)
       let metrics = try run.step()
       record(run, metrics)
+      do {
+        try condition.withLock { policyServer }?.afterIteration(run)
+      } catch {
+        logger.error("the policy server keeps its weights; the weight sync failed: \(error)")
+      }
     }
   }
 

@@ -51,6 +51,16 @@ public final class PolicyEngine: @unchecked Sendable {
     }
   }
 
+  /// Changes the served policy's weights in place (e.g. a weight sync from the actor), between
+  /// requests, and counts a new version.
+  public func update(trainingStep step: Int, _ change: (VLAPolicy) throws -> Void) throws {
+    try queue.sync {
+      try change(policy)
+      version += 1
+      trainingStep = step
+    }
+  }
+
   /// The version and training step now served.
   public var served: (version: Int, trainingStep: Int) { queue.sync { (version, trainingStep) } }
 

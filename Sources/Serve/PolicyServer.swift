@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -16,8 +17,6 @@ public struct PolicyServerConfig: Sendable {
   public var keys = ObservationKeys()
   public init() {}
 
-  /// Whether `host` is a loopback address (the only kind served without an API key).
-  public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
 }
 
 /// A WebSocket server speaking openpi's policy-server protocol, so robot scripts written for
@@ -44,7 +43,7 @@ public final class PolicyServer: Sendable {
 
   /// Binds the listening socket; `run()` serves it.
   public init(engine: PolicyEngine, config: PolicyServerConfig, threads: Int = 1) async throws {
-    guard config.apiKey != nil || config.isLoopback else {
+    guard config.apiKey != nil || ServeConfig.isLoopback(config.host) else {
       throw BadRequest("serving \(config.host) beyond loopback needs an API key (--api-key), so only robots that know it can drive the policy")
     }
     self.config = config
@@ -220,5 +219,20 @@ public final class PolicyServer: Sendable {
       .string("training_step"): .int(Int64(actions.trainingStep)),
       .string("server_timing"): .map([.string("infer_ms"): .float(actions.inferSeconds * 1000)]),
     ]))
+  }
+}
+
+extension PolicyServerConfig {
+  /// The server a job's `serve` section describes.
+  public init(_ serve: ServeConfig, useWristImage: Bool) {
+    self.init()
+    host = serve.host
+    port = serve.port
+    apiKey = serve.apiKey
+    keys.image = serve.imageKey
+    keys.wristImage = serve.wristImageKey
+    keys.useWristImage = useWristImage
+    keys.state = serve.stateKey
+    keys.prompt = serve.promptKey
   }
 }

@@ -67,6 +67,10 @@ struct Rlinfctl: ParsableCommand {
         lines.append("throughput: \(plain(s["end_to_end_env_steps_per_second"] ?? .null)) env steps/s end to end (rollout alone \(plain(s["env_steps_per_second"] ?? .null))); last iteration's stage seconds: \(plain(s["stage_seconds"] ?? .null).replacingOccurrences(of: "\n", with: ", "))")
         for line in s["placement"]?.array ?? [] { lines.append("placement: \(plain(line))") }
         if let latest = s["latest_checkpoint"]?.string { lines.append("latest checkpoint: \(latest)") }
+        if let v = s["serve"] {
+          let field = { (key: String) in plain(v[key] ?? .null) }
+          lines.append("serving: \(field("address")) (\(field("weights")) weights, version \(field("policy_version")), step \(field("training_step"))), \(field("clients")) clients, \(field("requests")) replies, \(field("refusals")) refused, latency p50 \(field("latency_p50_ms")) ms, p99 \(field("latency_p99_ms")) ms")
+        }
         if let error = s["error"]?.string { lines.append("error: \(error)") }
         return lines.joined(separator: "\n")
       }

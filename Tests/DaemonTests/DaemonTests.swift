@@ -260,3 +260,39 @@ import Glibc
     #expect(try idle.terminate() == 0)
   }
 }
+
+/// rlinfd serves the training policy over openpi's protocol while the job trains: the real
+/// openpi-client gets actions, and the version and step it is told follow the iterations.
+@Suite(.serialized) struct DaemonServingTests {
+  func once(port: Int) throws -> [String: Any] {
+    let out = try temporaryDirectory("openpi-once") + "/reply.json"
+    try runPython(repositoryRoot + "/Tests/ServeTests/Reference/openpi_probe.py", ["once", String(port), out])
+    return try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+  }
+
+  @Test func servesTheTrainingPolicyToOpenpiClients() throws {
+    let dir = try temporaryDirectory("rlinfd-serve")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let daemon = try DaemonProcess(directory: dir, config: DaemonProcess.tinyJob + "\nserve: {enabled: true, port: 0}\n")
+    let status = try daemon.waitForStatus("serving") { $0["serve"] != nil && daemon.iteration($0) >= 1 }
+    let address = try #require(status["serve"]?["address"]?.string)
+    let port = try #require(Int(address.split(separator: ":").last ?? ""))
+    #expect(address.hasPrefix("ws://127.0.0.1:") && status["serve"]?["weights"]?.string == "rollout")
+
+    let first = try once(port: port)
+    #expect(first["shape"] as? [Int] == [2, 7] && first["dtype"] as? String == "<f4")
+    let (version, step) = (try #require(first["version"] as? Int), try #require(first["step"] as? Int))
+    // Two more iterations: the served weights follow them.
+    try daemon.waitForStatus("two more iterations") { daemon.iteration($0) >= step + 2 }
+    let later = try once(port: port)
+    #expect(try #require(later["version"] as? Int) > version)
+    #expect(try #require(later["step"] as? Int) >= step + 2)
+
+    let text = try runProgram(try builtProduct("rlinfctl"), ["status", "--socket", daemon.socket])
+    #expect(text.contains("serving: \(address) (rollout weights") && text.contains("replies"))
+    let served = try #require(try daemon.request(.status).result?["serve"])
+    #expect((served["requests"]?.number ?? 0) >= 2)
+    #expect(try daemon.terminate() == 0)
+    #expect(daemon.log.contains("policy server closed"))
+  }
+}

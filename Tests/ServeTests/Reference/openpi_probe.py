@@ -7,6 +7,7 @@ openpi_probe.py MODE PORT OUT [API_KEY]
   concurrent  six clients at once, each sending the same observation three times
   bad         every kind of bad request, then good ones, on the same server
   auth        no key, a wrong key and the right key against a server that wants one
+  once        one observation shaped from the server's metadata, and the reply
 """
 import json
 import sys
@@ -135,5 +136,14 @@ elif mode == "auth":
         except websockets.exceptions.InvalidStatus as e:
             return e.response.status_code
     result = {"no key": attempt(None), "wrong key": attempt("guess"), "right key": attempt(api_key)}
+
+elif mode == "once":
+    client = WebsocketClientPolicy("127.0.0.1", port)
+    meta = client.get_server_metadata()
+    rng = np.random.default_rng(0)
+    size = meta["image_size"]
+    obs = {"observation/image": rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+           "observation/state": rng.normal(size=meta["state_dim"]), "prompt": "pick up the red cube"}
+    result = dict(reply(client.infer(obs)), metadata={k: v for k, v in meta.items() if k != "keys"})
 
 json.dump(result, open(out, "w"))
