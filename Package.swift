@@ -112,7 +112,7 @@ let package = Package(
     .target(name: "Torch", dependencies: ["CTorch", "SafeTensors"]),
     // The embedded batched tabletop simulator: MuJoCo physics, ray-cast observations, tasks,
     // scripted experts. Knows nothing of tensors.
-    .target(name: "Sim", dependencies: ["CMuJoCo", "CRender", "CVulkan", "SafeTensors"]),
+    .target(name: "Sim", dependencies: ["CMuJoCo", "CRender", "CVulkan", "MessagePack", "SafeTensors"]),
     // VLA policies (OpenVLA, OpenVLA-OFT) on the Torch layer: vision transformers, the Llama
     // decoder, tokenizers, action tokens, value head, checkpoints with Hugging Face names.
     .target(name: "Models", dependencies: ["Torch", "CSentencePieceLoader"]),
@@ -151,11 +151,13 @@ let package = Package(
     .executableTarget(
       name: "SFTTool",
       dependencies: ["CSys", "Checkpoints", "Config", "Pipeline", "RL", "Models", "Sim", "Staging", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // MessagePack values, written and read (bounded) for the policy server and remote robots.
+    .target(name: "MessagePack"),
     // The policy server robots talk to: openpi's protocol (WebSocket, msgpack) over SwiftNIO.
     .target(
       name: "Serve",
       dependencies: [
-        "Config", "Models", "Torch",
+        "Config", "MessagePack", "Models", "Torch",
         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
       ]),
@@ -194,7 +196,7 @@ let package = Package(
     .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TestSupport"]),
     .testTarget(name: "DaemonTests", dependencies: ["Checkpoints", "Control", "Models", "TestSupport"]),
     .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"], exclude: ["Reference"]),
-    .testTarget(name: "ServeTests", dependencies: ["Models", "Serve", "Torch", "TestSupport"], exclude: ["Reference"]),
+    .testTarget(name: "ServeTests", dependencies: ["MessagePack", "Models", "Serve", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "SimTests", dependencies: ["Sim", "TestSupport"], exclude: ["Reference"]),
   ],
   swiftLanguageModes: [.v6],

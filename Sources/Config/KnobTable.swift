@@ -58,12 +58,16 @@ extension TrainingConfig {
     let p = "env.\(side)."
     return [
       .field(p + "simulator_type", env.appending(path: \.simulatorType), check: Rule.oneOf(EnvConfig.simulators),
-             "embedded (the built-in tabletop suite) or a Python worker benchmark: maniskill, libero, gym"),
+             "embedded (the built-in tabletop suite), a Python worker benchmark (maniskill, libero, gym), or remote robots over TCP"),
       .field(p + "worker.python", env.appending(path: \.worker.python),
              "the worker's interpreter (null: the venv tools/setup-sims makes, .venv for gym)"),
       .field(p + "worker.script", env.appending(path: \.worker.script), "the worker script, relative to the working directory"),
-      .field(p + "worker.start_timeout", env.appending(path: \.worker.startTimeout), check: Rule.positive, "seconds a worker may take to start"),
-      .field(p + "worker.request_timeout", env.appending(path: \.worker.requestTimeout), check: Rule.positive, "seconds a worker may take to answer one request"),
+      .field(p + "worker.start_timeout", env.appending(path: \.worker.startTimeout), check: Rule.positive,
+             "seconds a worker may take to start (remote: to accept a connection)"),
+      .field(p + "worker.request_timeout", env.appending(path: \.worker.requestTimeout), check: Rule.positive,
+             "seconds a worker may take to answer one request (remote: to stay silent, heartbeats included)"),
+      .field(p + "worker.addresses", env.appending(path: \.worker.addresses),
+             "simulator_type remote: the robots' host:port (tools/robot_env.py), one per env sub-batch"),
       .structured(p + "worker.options", env.appending(path: \.worker.options), spelling: "a mapping of names to scalars",
                   text: describeOptions, read: readWorkerOptions,
                   "backend options passed to the worker as strings (sim_backend, shadows, ...)"),
@@ -159,7 +163,7 @@ extension TrainingConfig {
 
 extension EnvConfig {
   /// `simulator_type` values.
-  public static let simulators = ["embedded", "maniskill", "libero", "gym"]
+  public static let simulators = ["embedded", "maniskill", "libero", "gym", "remote"]
   /// The embedded suite's splits.
   public static let splits = ["train", "vision", "semantic", "execution"]
 }

@@ -145,6 +145,7 @@ public struct WorkerConfig: Sendable {
   public var options: [String: String] = [:]
   public var startTimeout = 300.0
   public var requestTimeout = 120.0
+  public var addresses: [String] = []
   public init() {}
 
   /// The interpreter to run for `simulator`.

@@ -47,6 +47,11 @@ extension TrainingConfig {
       if e.simulatorType != "embedded" {
         try require(!e.tasks.isEmpty, "env.\(name).tasks", "a \(e.simulatorType) job names its tasks (e.g. PickCube-v1, libero_spatial/0)")
       }
+      if e.simulatorType == "remote" {
+        try require(name == "train", "env.eval.simulator_type", "remote robots train online; evaluate the policy on a simulator, or serve it to the robot (serve.enabled)")
+        try require(e.worker.addresses.count == rollout.pipelineStageNum, "env.train.worker.addresses",
+                    "names \(e.worker.addresses.count) robots; each of the \(rollout.pipelineStageNum) env sub-batches (rollout.pipeline_stage_num) needs one")
+      }
       try require(e.maxStepsPerRolloutEpoch % m.numActionChunks == 0, "env.\(name).max_steps_per_rollout_epoch",
                   "\(e.maxStepsPerRolloutEpoch) steps are not divisible by the chunk size num_action_chunks \(m.numActionChunks)")
       try require(e.rewardMode != .dense || e.simulatorType == "embedded", "env.\(name).reward_mode",

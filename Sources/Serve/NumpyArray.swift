@@ -1,3 +1,5 @@
+import MessagePack
+
 /// A numpy array as openpi's `msgpack_numpy` sends it: a map
 /// `{b"__ndarray__": True, b"data": raw bytes, b"dtype": "<f4", b"shape": [..]}` (C order), and
 /// numpy scalars as `{b"__npgeneric__": True, b"data": value, b"dtype": ".."}`.

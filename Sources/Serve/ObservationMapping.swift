@@ -1,3 +1,5 @@
+import MessagePack
+
 /// Which keys of a robot's observation feed which policy input. The defaults are the keys of
 /// openpi's LIBERO example client.
 public struct ObservationKeys: Sendable, Equatable {

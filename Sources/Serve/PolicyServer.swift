@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import MessagePack
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -66,7 +67,11 @@ public final class PolicyServer: Sendable {
                 // Fragmented messages are joined up to the same limit as a single frame.
                 try channel.pipeline.syncOperations.addHandler(
                   NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 1 << 16, maxAccumulatedFrameSize: maxBytes))
-                return Connection.websocket(try NIOAsyncChannel(wrappingChannelSynchronously: channel))
+                // Reads pause while one message waits: a client holds at most the message in
+                // service and one more (each at most maxMessageBytes).
+                let oneWaiting = NIOAsyncChannel<WebSocketFrame, WebSocketFrame>.Configuration(
+                  backPressureStrategy: .init(lowWatermark: 0, highWatermark: 1))
+                return Connection.websocket(try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: oneWaiting))
               }
             })
           let upgrade = NIOTypedHTTPServerUpgradeConfiguration(

@@ -65,9 +65,11 @@ public struct EpisodeSummary: Sendable, Equatable {
   public let successAtEnd: Bool
   public let episodeReturn: Double
   public let length: Int
+  /// How a robot's operator ended the episode ("end", "success", "failure"), nil if they did not.
+  public var operatorSignal: String? = nil
 
   /// The same episode numbered in a larger batch whose environment 0 is this batch's `offset`.
   public func offsetting(envBy offset: Int) -> EpisodeSummary {
-    EpisodeSummary(env: env + offset, task: task, successOnce: successOnce, successAtEnd: successAtEnd, episodeReturn: episodeReturn, length: length)
+    EpisodeSummary(env: env + offset, task: task, successOnce: successOnce, successAtEnd: successAtEnd, episodeReturn: episodeReturn, length: length, operatorSignal: operatorSignal)
   }
 }

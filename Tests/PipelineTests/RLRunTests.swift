@@ -235,3 +235,42 @@ import Torch
     #expect(job.collector.workerFailures.isEmpty)
   }
 }
+
+/// RL online on robots over TCP (`simulator_type: remote`): two robot-side servers
+/// (tools/robot_env.py, gymnasium's CartPole standing in for the arms), one per env sub-batch on
+/// the hybrid pipeline; an operator's success signal reaches the rollout and the metrics.
+@Suite struct RemoteRLRunTests {
+  @Test(.enabled(if: twoCores)) func ppoTrainsOnRemoteRobots() throws {
+    let dir = try temporaryDirectory("rl-remote")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let signals = dir + "/signals"
+    try "0 success\n".write(toFile: signals, atomically: true, encoding: .utf8)
+    let robots = [try RobotProcess(arguments: ["--operator-file", signals]), try RobotProcess()]
+    var c = TrainingConfig()
+    c.runner.maxEpochs = 2
+    c.runner.logPath = dir
+    c.env.train.simulatorType = "remote"
+    c.env.train.tasks = ["CartPole-v1"]
+    c.env.train.worker.addresses = robots.map(\.address)
+    c.env.train.worker.options = ["max_episode_steps": "6"]
+    c.env.train.totalNumEnvs = 4
+    c.env.train.maxStepsPerRolloutEpoch = 8
+    c.actor.model.numActionChunks = 2
+    c.actor.globalBatchSize = 8
+    c.actor.microBatchSize = 4
+    c.rollout.pipelineStageNum = 2
+    c.cluster.placementMode = .hybrid
+    c.cluster.components = [
+      .env: ComponentPlacement(cores: [0], threads: 1), .rollout: ComponentPlacement(cores: [1], threads: 1), .actor: ComponentPlacement(),
+    ]
+    try c.validate()
+    let job = try RLRun(config: c)
+    var all: [[String: Double]] = []
+    try job.run { _, metrics in all.append(metrics) }
+    #expect(job.environmentSteps == 2 * 8 * 4)
+    #expect(all.last?["env/num_trajectories"] ?? 0 >= 4 && all.last?["train/critic/value_loss"] != nil)
+    // Robot 0's operator marked its environment 0 a success at its first step.
+    #expect(all.contains { ($0["env/operator_success"] ?? 0) > 0 })
+    #expect(job.collector.workerFailures.isEmpty)
+  }
+}

@@ -1,7 +1,8 @@
 import Foundation
+import MessagePack
 import Serve
-import Testing
 import TestSupport
+import Testing
 
 /// Our MessagePack codec against the `msgpack` package and openpi-client's msgpack_numpy.
 @Suite struct MessagePackTests {

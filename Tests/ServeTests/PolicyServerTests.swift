@@ -1,8 +1,8 @@
 import Foundation
 import Models
 import Serve
-import Testing
 import TestSupport
+import Testing
 import Torch
 
 /// The policy server driven by the real openpi-client (and raw websockets for what that client

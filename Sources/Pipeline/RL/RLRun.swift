@@ -315,7 +315,18 @@ public final class RLRun {
       "\(prefix)/success_at_end": Double(episodes.filter(\.successAtEnd).count) / n,
       "\(prefix)/return": episodes.reduce(0) { $0 + $1.episodeReturn } / n,
       "\(prefix)/episode_len": Double(episodes.reduce(0) { $0 + $1.length }) / n,
-    ]
+    ].merging(operatorMetrics(episodes, prefix: prefix)) { $1 }
+  }
+
+  /// The share of episodes a robot's operator ended, marked a success or marked a failure
+  /// (only when some were: simulators have no operator).
+  static func operatorMetrics(_ episodes: [EpisodeSummary], prefix: String) -> [String: Double] {
+    guard episodes.contains(where: { $0.operatorSignal != nil }) else { return [:] }
+    let n = Double(episodes.count)
+    let signals: [String] = ["end", "success", "failure"]
+    return Dictionary(uniqueKeysWithValues: signals.map { signal in
+      ("\(prefix)/operator_\(signal)", Double(episodes.filter { $0.operatorSignal == signal }.count) / n)
+    })
   }
 
   /// One iteration's metrics to every sink (JSON lines, TensorBoard), flushed.

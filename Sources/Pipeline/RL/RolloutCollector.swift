@@ -44,6 +44,8 @@ public final class RolloutCollector {
           c.vulkanDevice = n
         }
         env = try TabletopEnv(config: c)
+      } else if e.simulatorType == "remote" {
+        env = try RemoteEnvironment(spec: Self.remoteSpec(e, robot: s, numEnvs: size, policy: policy))
       } else {
         let tasks = e.workerTasks
         env = try WorkerEnvironment(spec: Self.workerSpec(e, task: tasks[s % tasks.count], numEnvs: size, policy: policy))
@@ -77,9 +79,22 @@ public final class RolloutCollector {
     return spec
   }
 
-  /// Python workers replaced after a crash, hang or prompt so far (their reports in the log).
+  /// The robot behind one sub-batch (`simulator_type: remote`).
+  static func remoteSpec(_ e: EnvConfig, robot: Int, numEnvs: Int, policy: VLAPolicy) -> RemoteSpec {
+    var spec = RemoteSpec(address: e.worker.addresses[robot], task: e.tasks[robot % e.tasks.count], numEnvs: numEnvs, imageSize: policy.config.imageSize)
+    spec.wristCamera = e.useWristImage
+    spec.maxChunk = policy.config.numActionChunks
+    spec.seed = UInt64(e.seed)
+    spec.options = e.worker.options
+    spec.connectTimeout = e.worker.startTimeout
+    spec.heartbeatTimeout = e.worker.requestTimeout
+    return spec
+  }
+
+  /// Python workers replaced after a crash, hang or prompt, and robots that went away, so far
+  /// (their reports in the log).
   public var workerFailures: [String] {
-    parts.flatMap { ($0.env as? WorkerEnvironment)?.failures ?? [] }
+    parts.flatMap { ($0.env as? WorkerEnvironment)?.failures ?? ($0.env as? RemoteEnvironment)?.failures ?? [] }
   }
 
   /// Storage for one more window, shaped like `buffer` (further rollout epochs).
