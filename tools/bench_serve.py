@@ -2,13 +2,14 @@
 
 bench_serve.py PORT REQUESTS CLIENTS
 Prints `key value` lines: round-trip and in-server forward quantiles (ms) at one client, then
-with CLIENTS clients at once, and the replies per second.
+with CLIENTS clients at once, the replies per second and the mean batch a forward answered.
 """
 import sys
 import threading
 import time
 
 import numpy as np
+from openpi_client import msgpack_numpy
 from openpi_client.websocket_client_policy import WebsocketClientPolicy
 
 port, requests, clients = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -32,7 +33,8 @@ def run(count, seed, out):
     for _ in range(count):
         start = time.perf_counter()
         reply = client.infer(obs)
-        out.append((time.perf_counter() - start, reply["server_timing"]["infer_ms"] / 1000))
+        timing = reply["server_timing"]
+        out.append((time.perf_counter() - start, timing["infer_ms"] / 1000, timing["batch"]))
 
 
 def quantiles(samples, prefix):
@@ -44,6 +46,35 @@ def quantiles(samples, prefix):
         print(f"{prefix}_{name}_p99 {np.percentile(values, 99):.4f}")
 
 
+def echo_floor(count):
+    """The same messages through a Python websockets echo server: the transport's own floor
+    (both ends in Python, msgpack packing and unpacking included)."""
+    from websockets.sync.client import connect
+    from websockets.sync.server import serve
+
+    def handler(ws):
+        for message in ws:
+            ws.send(message)
+
+    server = serve(handler, "127.0.0.1", 0, compression=None)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = WebsocketClientPolicy("127.0.0.1", port)
+    obs = observation(client, 0)
+    packer = msgpack_numpy.Packer()
+    samples = []
+    with connect(f"ws://127.0.0.1:{server.socket.getsockname()[1]}", compression=None, max_size=None) as ws:
+        for i in range(count + 5):
+            start = time.perf_counter()
+            ws.send(packer.pack(obs))
+            msgpack_numpy.unpackb(ws.recv())
+            if i >= 5:
+                samples.append(time.perf_counter() - start)
+    server.shutdown()
+    print(f"echo_rtt_p50 {np.percentile(samples, 50) * 1000:.4f}")
+    print(f"echo_rtt_p99 {np.percentile(samples, 99) * 1000:.4f}")
+
+
+echo_floor(requests)
 single = []
 run(requests, 0, single)
 quantiles(single, "single")
@@ -58,3 +89,4 @@ for t in threads:
 elapsed = time.perf_counter() - start
 quantiles(many, "concurrent")
 print(f"concurrent_replies_per_s {len(many) / elapsed:.2f}")
+print(f"concurrent_batch_mean {np.mean([s[2] for s in many]):.2f}")

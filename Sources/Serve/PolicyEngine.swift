@@ -16,9 +16,19 @@ public final class PolicyEngine: @unchecked Sendable {
     public let version: Int
     /// The training step the weights come from.
     public let trainingStep: Int
-    /// The forward pass alone, in seconds.
+    /// The forward pass alone, in seconds (of the batch it was part of).
     public let inferSeconds: Double
+    /// Requests answered by that forward.
+    public let batch: Int
   }
+
+  private typealias Request = (observation: PolicyObservation, continuation: CheckedContinuation<Actions, Error>)
+  /// Requests waiting for the next forward, and whether a drain is scheduled or running.
+  private let pendingLock = NSLock()
+  private var pending: [Request] = []
+  private var draining = false
+  /// The most requests one forward answers.
+  public let maxBatch: Int
 
   private let queue = DispatchQueue(label: "rlinf-serve.inference")
   // Guarded by `queue`.
@@ -30,8 +40,9 @@ public final class PolicyEngine: @unchecked Sendable {
   public let chunk: Int
   public let modelType: String
 
-  public init(policy: VLAPolicy, trainingStep: Int) {
+  public init(policy: VLAPolicy, trainingStep: Int, maxBatch: Int = 8) {
     self.policy = policy
+    self.maxBatch = max(1, maxBatch)
     self.trainingStep = trainingStep
     imageSize = policy.config.imageSize
     stateDim = policy.config.proprioDim
@@ -64,29 +75,60 @@ public final class PolicyEngine: @unchecked Sendable {
   /// The version and training step now served.
   public var served: (version: Int, trainingStep: Int) { queue.sync { (version, trainingStep) } }
 
-  /// Greedy actions for one observation.
+  /// Greedy actions for one observation. Requests that arrive while a forward runs wait and go
+  /// together in the next one (up to `maxBatch`): one batched forward costs less than its rows
+  /// one by one, so concurrent robots share the policy instead of queueing behind each other.
   public func act(_ observation: PolicyObservation) async throws -> Actions {
     try await withCheckedThrowingContinuation { continuation in
-      queue.async {
-        continuation.resume(with: Result { try self.actNow(observation) })
+      let start = pendingLock.withLock { () -> Bool in
+        pending.append((observation, continuation))
+        defer { draining = true }
+        return !draining
       }
+      if start { queue.async { self.drain() } }
     }
   }
 
-  /// On `queue`.
-  private func actNow(_ observation: PolicyObservation) throws -> Actions {
-    let start = DispatchTime.now().uptimeNanoseconds
-    let images = try Tensor(observation.image, shape: [1, imageSize, imageSize, 3])  // [1, S, S, 3] uint8
-    let state = try observation.state.map { try Tensor($0, shape: [1, stateDim]) }  // [1, D]
-    let out = try policy.act(images: images, instructions: [observation.prompt], state: state, sampling: SamplingSettings(greedy: true))
-    let normalized = try out.actions.doubles()  // [1, K, 7] in [-1, 1]
-    let statistics = policy.config.actionStatistics
-    var values: [Float] = []
-    values.reserveCapacity(normalized.count)
-    for k in 0..<chunk {
-      values += statistics.unnormalize(Array(normalized[(k * 7)..<((k + 1) * 7)])).map(Float.init)
+  /// On `queue`: one batch of waiting requests, then the next batch as a new item on the
+  /// queue, so a weight swap waiting there (`replace`, `update`) goes between two batches.
+  private func drain() {
+    let batch = pendingLock.withLock { () -> [Request] in
+      let taken = Array(pending.prefix(maxBatch))
+      pending.removeFirst(taken.count)
+      return taken
     }
+    do {
+      let results = try Autograd.withNoGrad { try actWithoutGrad(batch.map(\.observation)) }
+      for (request, result) in zip(batch, results) { request.continuation.resume(returning: result) }
+    } catch {
+      for request in batch { request.continuation.resume(throwing: error) }
+    }
+    let more = pendingLock.withLock { () -> Bool in
+      draining = !pending.isEmpty
+      return draining
+    }
+    if more { queue.async { self.drain() } }
+  }
+
+  /// One forward over `observations` (no autograd graph: inference only, nothing to free
+  /// after it; grad mode is per thread, so it is set on `queue`).
+  private func actWithoutGrad(_ observations: [PolicyObservation]) throws -> [Actions] {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let b = observations.count
+    let images = try Tensor(observations.flatMap(\.image), shape: [b, imageSize, imageSize, 3])  // [B, S, S, 3] uint8
+    let state = stateDim > 0 ? try Tensor(observations.flatMap { $0.state ?? [] }, shape: [b, stateDim]) : nil  // [B, D]
+    let out = try policy.act(images: images, instructions: observations.map(\.prompt), state: state, sampling: SamplingSettings(greedy: true))
+    let normalized = try out.actions.doubles()  // [B, K, 7] in [-1, 1]
+    let statistics = policy.config.actionStatistics
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    return Actions(values: values, chunk: chunk, version: version, trainingStep: trainingStep, inferSeconds: seconds)
+    return (0..<b).map { row in
+      var values: [Float] = []
+      values.reserveCapacity(chunk * 7)
+      for k in 0..<chunk {
+        let at = (row * chunk + k) * 7
+        values += statistics.unnormalize(Array(normalized[at..<(at + 7)])).map(Float.init)
+      }
+      return Actions(values: values, chunk: chunk, version: version, trainingStep: trainingStep, inferSeconds: seconds, batch: b)
+    }
   }
 }

@@ -70,7 +70,7 @@ public final class PolicyServer: Sendable {
                 // Reads pause while one message waits: a client holds at most the message in
                 // service and one more (each at most maxMessageBytes).
                 let oneWaiting = NIOAsyncChannel<WebSocketFrame, WebSocketFrame>.Configuration(
-                  backPressureStrategy: .init(lowWatermark: 0, highWatermark: 1))
+                  backPressureStrategy: .init(lowWatermark: 1, highWatermark: 1))
                 return Connection.websocket(try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: oneWaiting))
               }
             })
@@ -222,7 +222,7 @@ public final class PolicyServer: Sendable {
       .string("actions"): NumpyArray(float32: actions.values, shape: [actions.chunk, 7]).messagePack,
       .string("policy_version"): .int(Int64(actions.version)),
       .string("training_step"): .int(Int64(actions.trainingStep)),
-      .string("server_timing"): .map([.string("infer_ms"): .float(actions.inferSeconds * 1000)]),
+      .string("server_timing"): .map([.string("infer_ms"): .float(actions.inferSeconds * 1000), .string("batch"): .int(Int64(actions.batch))]),
     ]))
   }
 }

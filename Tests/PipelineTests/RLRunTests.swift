@@ -271,6 +271,7 @@ import Torch
     #expect(all.last?["env/num_trajectories"] ?? 0 >= 4 && all.last?["train/critic/value_loss"] != nil)
     // Robot 0's operator marked its environment 0 a success at its first step.
     #expect(all.contains { ($0["env/operator_success"] ?? 0) > 0 })
+    #expect(all.last?["env/operator_paused_seconds"] == 0)  // nobody paused
     #expect(job.collector.workerFailures.isEmpty)
   }
 }

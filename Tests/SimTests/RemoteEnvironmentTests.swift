@@ -116,4 +116,35 @@ import Glibc
     #expect(signalled[0] == "end" && signalled[1] == "success" && signalled[2] == "failure")
     #expect(Array(env.finalValid) == [true, true, true])
   }
+
+  /// The gymnasium adapter (`--backend gymnasium`) over a toy arm with camera and state: each
+  /// environment's first episode matches the same env run directly in Python.
+  @Test func gymnasiumAdapterGivesTheEnvironmentsOwnEpisodes() throws {
+    let reference = repositoryRoot + "/Tests/SimTests/Reference"
+    let robot = try RobotProcess(backend: "gymnasium", environment: ["PYTHONPATH": reference])
+    var spec = RemoteSpec(address: robot.address, task: "reach", numEnvs: 2, imageSize: 48)
+    spec.seed = 5
+    spec.options = ["env_factory": "toy_arm:make"]
+    let env = try RemoteEnvironment(spec: spec)
+    #expect(env.stateSize == 3 && env.instructions == ["reach", "reach"] && env.rgb.contains { $0 != 0 })
+    var first: [Int: (EpisodeSummary, [Float])] = [:]
+    for t in 0..<10 {
+      let actions: [Float] = (0..<2).flatMap { i -> [Float] in [(t + i) % 3 != 0 ? 0.9 : -0.4, -0.5, t % 2 == 1 ? 0.6 : 0.2, 0, 0, 0, 0] }
+      _ = try actions.withUnsafeBufferPointer { try env.stepChunk($0, chunk: 1) }
+      for e in env.drainEpisodes() where first[e.env] == nil {
+        first[e.env] = (e, Array(env.finalState[(e.env * 3)..<(e.env * 3 + 3)]))
+      }
+    }
+    // The robot side seeds environment i's first episode with (seed * 1000003 + i) mod 2^31.
+    let seeds = (0..<2).map { (5 * 1_000_003 + $0) % (1 << 31) }
+    let output = try runPython(reference + "/toy_arm.py", [seeds.map(String.init).joined(separator: ","), "10"])
+    let expected = try #require(JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
+    for (i, e) in expected.enumerated() {
+      let (summary, finalState) = try #require(first[i])
+      #expect(summary.length == e["length"] as? Int && summary.successOnce == e["success"] as? Bool, "env \(i)")
+      #expect(abs(summary.episodeReturn - (e["return"] as? Double ?? .nan)) < 1e-4, "env \(i): return")
+      let state = try #require(e["state"] as? [Double])
+      #expect(zip(finalState, state).allSatisfy { abs(Double($0.0) - $0.1) < 1e-6 }, "env \(i): final state")
+    }
+  }
 }

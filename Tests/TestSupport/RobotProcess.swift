@@ -10,14 +10,15 @@ public final class RobotProcess: @unchecked Sendable {
   public let logPath: String
   public private(set) var port = 0
 
-  public init(port: Int = 0, arguments: [String] = []) throws {
+  public init(port: Int = 0, backend: String = "gym", arguments: [String] = [], environment extra: [String: String] = [:]) throws {
     logPath = try temporaryDirectory("robot-env") + "/robot.log"
     _ = FileManager.default.createFile(atPath: logPath, contents: nil)
     let output = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
     process.executableURL = URL(fileURLWithPath: try referencePython())
-    process.arguments = [repositoryRoot + "/tools/robot_env.py", "--port", String(port), "--backend", "gym", "--heartbeat", "0.2"] + arguments
+    process.arguments = [repositoryRoot + "/tools/robot_env.py", "--port", String(port), "--backend", backend, "--heartbeat", "0.2"] + arguments
     var environment = ProcessInfo.processInfo.environment
     environment["SDL_VIDEODRIVER"] = "dummy"
+    environment.merge(extra) { $1 }
     process.environment = environment
     process.standardOutput = output
     process.standardError = output

@@ -189,6 +189,7 @@ public final class RLRun {
       }
       reportedWorkerFailures = failures.count
     }
+    if let paused = collector.robotPausedSeconds { metrics["env/operator_paused_seconds"] = paused }
     let r = config.runner
     if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 {
       let eval = config.env.eval

@@ -91,6 +91,12 @@ public final class RolloutCollector {
     return spec
   }
 
+  /// Seconds remote robots' operators have held steps paused so far (nil without robots).
+  public var robotPausedSeconds: Double? {
+    let robots = parts.compactMap { $0.env as? RemoteEnvironment }
+    return robots.isEmpty ? nil : robots.reduce(0) { $0 + $1.pausedSeconds }
+  }
+
   /// Python workers replaced after a crash, hang or prompt, and robots that went away, so far
   /// (their reports in the log).
   public var workerFailures: [String] {
