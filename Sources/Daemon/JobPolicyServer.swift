@@ -38,7 +38,8 @@ final class JobPolicyServer: @unchecked Sendable {
   /// After an iteration (job thread, the actor idle): the serving copy takes the new weights.
   func afterIteration(_ run: RLRun) throws {
     guard weights == .rollout else { return }
-    try engine.update(trainingStep: run.iteration) { _ in try sync.publish(from: run.policy) }
+    let (sync, actor) = (self.sync, run.policy)
+    try engine.update(trainingStep: run.iteration) { _ in try sync.publish(from: actor) }
   }
 
   /// A checkpoint completed (writer thread): in checkpoint mode it is served from now on.

@@ -30,8 +30,8 @@ public final class PolicyEngine: @unchecked Sendable {
   /// The most requests one forward answers.
   public let maxBatch: Int
 
-  private let queue = DispatchQueue(label: "rlinf-serve.inference")
-  // Guarded by `queue`.
+  private let queue: SerialThread
+  // Used on `queue` only.
   private var policy: VLAPolicy
   private var version = 1
   private var trainingStep: Int
@@ -40,7 +40,9 @@ public final class PolicyEngine: @unchecked Sendable {
   public let chunk: Int
   public let modelType: String
 
-  public init(policy: VLAPolicy, trainingStep: Int, maxBatch: Int = 8) {
+  /// `torchThreads`: libtorch intra-op threads of the forwards (nil: every core).
+  public init(policy: VLAPolicy, trainingStep: Int, maxBatch: Int = 8, torchThreads: Int? = nil) {
+    queue = SerialThread(name: "rlinf-serve-inference", torchThreads: torchThreads ?? ProcessInfo.processInfo.activeProcessorCount)
     self.policy = policy
     self.maxBatch = max(1, maxBatch)
     self.trainingStep = trainingStep
@@ -48,32 +50,39 @@ public final class PolicyEngine: @unchecked Sendable {
     stateDim = policy.config.proprioDim
     chunk = policy.config.numActionChunks
     modelType = policy.config.head.rawValue
+    servedNow = (1, trainingStep)
   }
+
+  deinit { queue.stop() }
 
   /// Serves `newer` from the next request on; it must take the same inputs.
   public func replace(with newer: VLAPolicy, trainingStep step: Int) throws {
     guard newer.config.imageSize == imageSize, newer.config.proprioDim == stateDim, newer.config.numActionChunks == chunk else {
       throw BadRequest("the new weights take other inputs or emit other chunks than the served policy")
     }
-    queue.sync {
+    try queue.sync { [self] in
       policy = newer
       version += 1
       trainingStep = step
+      servedLock.withLock { servedNow = (version, step) }
     }
   }
 
   /// Changes the served policy's weights in place (e.g. a weight sync from the actor), between
   /// requests, and counts a new version.
-  public func update(trainingStep step: Int, _ change: (VLAPolicy) throws -> Void) throws {
-    try queue.sync {
+  public func update(trainingStep step: Int, _ change: @escaping (VLAPolicy) throws -> Void) throws {
+    try queue.sync { [self] in
       try change(policy)
       version += 1
       trainingStep = step
+      servedLock.withLock { servedNow = (version, step) }
     }
   }
 
   /// The version and training step now served.
-  public var served: (version: Int, trainingStep: Int) { queue.sync { (version, trainingStep) } }
+  public var served: (version: Int, trainingStep: Int) { servedLock.withLock { servedNow } }
+  private let servedLock = NSLock()
+  private var servedNow: (version: Int, trainingStep: Int)
 
   /// Greedy actions for one observation. Requests that arrive while a forward runs wait and go
   /// together in the next one (up to `maxBatch`): one batched forward costs less than its rows

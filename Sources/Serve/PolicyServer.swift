@@ -36,6 +36,8 @@ public final class PolicyServer: Sendable {
   public let port: Int
   private let listener: NIOAsyncChannel<EventLoopFuture<Connection>, Never>
   private let group: MultiThreadedEventLoopGroup
+  /// Where the connections' tasks run (a thread of the server's own).
+  private let executor = SerialThreadExecutor(name: "rlinf-serve-connections")
 
   enum Connection: Sendable {
     case websocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
@@ -87,10 +89,12 @@ public final class PolicyServer: Sendable {
 
   /// Serves until `close()`; one client's failure never ends the others.
   public func run() async throws {
-    try await withThrowingDiscardingTaskGroup { tasks in
-      try await listener.executeThenClose { inbound in
-        for try await connection in inbound {
-          tasks.addTask { await self.serve(connection) }
+    try await withTaskExecutorPreference(executor) {
+      try await withThrowingDiscardingTaskGroup { tasks in
+        try await listener.executeThenClose { inbound in
+          for try await connection in inbound {
+            tasks.addTask(executorPreference: executor) { await self.serve(connection) }
+          }
         }
       }
     }
@@ -106,6 +110,7 @@ public final class PolicyServer: Sendable {
     await close()
     try? await group.shutdownGracefully()
   }
+
 
   private func serve(_ connection: EventLoopFuture<Connection>) async {
     do {

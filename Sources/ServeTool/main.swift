@@ -31,11 +31,13 @@ struct RlinfServe: AsyncParsableCommand {
   @Option(help: "Observation key of the robot state (policies with proprio_dim > 0).") var stateKey = "observation/state"
   @Option(help: "Observation key of the instruction.") var promptKey = "prompt"
   @Option(help: "Largest message a client may send, in MiB.") var maxMessageMib = 16
+  @Option(help: "libtorch threads of each forward (default: every core).") var threads: Int?
+  @Option(help: "The most requests one forward answers (concurrent clients share forwards).") var maxBatch = 8
 
   func run() async throws {
     csys_line_buffered_stdout()
     let (path, step) = try follow ? newest() : (checkpoint, Self.step(of: checkpoint))
-    let engine = PolicyEngine(policy: try VLACheckpoint.load(from: path), trainingStep: step)
+    let engine = PolicyEngine(policy: try VLACheckpoint.load(from: path), trainingStep: step, maxBatch: maxBatch, torchThreads: threads)
     var config = PolicyServerConfig()
     config.host = host
     config.port = port
