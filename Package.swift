@@ -160,6 +160,7 @@ let package = Package(
         "Config", "MessagePack", "Models", "Torch",
         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
       ]),
     // rlinf-serve: one checkpoint (or a run's newest) served to robots.
     .executableTarget(

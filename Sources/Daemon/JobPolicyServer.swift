@@ -66,6 +66,13 @@ final class JobPolicyServer: @unchecked Sendable {
       "clients": .number(Double(stats.clients)), "requests": .number(Double(stats.requests)), "refusals": .number(Double(stats.refusals)),
       "latency_p50_ms": stats.p50Milliseconds.map(JSONValue.number) ?? .null,
       "latency_p99_ms": stats.p99Milliseconds.map(JSONValue.number) ?? .null,
+      "client_list": .array(stats.perClient.map { c in
+        .object([
+          "address": .string(c.address), "requests": .number(Double(c.requests)),
+          "latency_p50_ms": c.p50Milliseconds.map(JSONValue.number) ?? .null,
+          "latency_p99_ms": c.p99Milliseconds.map(JSONValue.number) ?? .null,
+        ])
+      }),
     ])
   }
 

@@ -53,8 +53,6 @@ public final class PolicyEngine: @unchecked Sendable {
     servedNow = (1, trainingStep)
   }
 
-  deinit { queue.stop() }
-
   /// Serves `newer` from the next request on; it must take the same inputs.
   public func replace(with newer: VLAPolicy, trainingStep step: Int) throws {
     guard newer.config.imageSize == imageSize, newer.config.proprioDim == stateDim, newer.config.numActionChunks == chunk else {

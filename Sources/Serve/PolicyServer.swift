@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import MessagePack
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -87,8 +88,11 @@ public final class PolicyServer: Sendable {
     port = listener.channel.localAddress?.port ?? config.port
   }
 
-  /// Serves until `close()`; one client's failure never ends the others.
+  /// Serves until `shutdown()`; one client's failure never ends the others. Returns once every
+  /// connection has ended, with the event loops stopped.
   public func run() async throws {
+    lifecycle.withLockedValue { $0.running = true }
+    defer { finish() }
     try await withTaskExecutorPreference(executor) {
       try await withThrowingDiscardingTaskGroup { tasks in
         try await listener.executeThenClose { inbound in
@@ -98,23 +102,59 @@ public final class PolicyServer: Sendable {
         }
       }
     }
-  }
-
-  /// Stops accepting and closes the listening socket (`run()` then returns).
-  public func close() async {
-    try? await listener.channel.close()
-  }
-
-  /// Closes the listener and stops the event loops.
-  public func shutdown() async {
-    await close()
+    // Only now, with no connection left using them.
     try? await group.shutdownGracefully()
   }
 
+  /// Stops accepting, closes every connection, and waits for `run()` to end (or stops the event
+  /// loops itself when it never ran).
+  public func shutdown() async {
+    try? await listener.channel.close()
+    let (running, open) = lifecycle.withLockedValue { ($0.running, Array($0.connections.values)) }
+    for channel in open { channel.close(promise: nil) }
+    guard running else {
+      try? await group.shutdownGracefully()
+      return
+    }
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+      let now = lifecycle.withLockedValue { state -> Bool in
+        if state.finished { return true }
+        state.waiting.append(done)
+        return false
+      }
+      if now { done.resume() }
+    }
+  }
+
+  private func finish() {
+    let waiting = lifecycle.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+      state.finished = true
+      defer { state.waiting = [] }
+      return state.waiting
+    }
+    for done in waiting { done.resume() }
+  }
+
+  /// Whether `run()` runs or ended, who waits for its end, and the open connections.
+  private struct Lifecycle {
+    var running = false
+    var finished = false
+    var waiting: [CheckedContinuation<Void, Never>] = []
+    var connections: [ObjectIdentifier: any Channel] = [:]
+  }
+  private let lifecycle = NIOLockedValueBox(Lifecycle())
 
   private func serve(_ connection: EventLoopFuture<Connection>) async {
     do {
-      switch try await connection.get() {
+      let accepted = try await connection.get()
+      let channel: any Channel = switch accepted {
+      case .websocket(let c): c.channel
+      case .http(let c): c.channel
+      }
+      let id = ObjectIdentifier(channel)
+      lifecycle.withLockedValue { $0.connections[id] = channel }
+      defer { _ = lifecycle.withLockedValue { $0.connections.removeValue(forKey: id) } }
+      switch accepted {
       case .websocket(let channel): try await serveWebSocket(channel)
       case .http(let channel): try await serveHTTP(channel)
       }
@@ -124,8 +164,8 @@ public final class PolicyServer: Sendable {
   }
 
   private func serveWebSocket(_ channel: NIOAsyncChannel<WebSocketFrame, WebSocketFrame>) async throws {
-    stats.connected()
-    defer { stats.disconnected() }
+    let client = stats.connected(address: channel.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")
+    defer { stats.disconnected(client) }
     try await channel.executeThenClose { inbound, outbound in
       let allocator = channel.channel.allocator
       func send(_ opcode: WebSocketOpcode, _ bytes: [UInt8]) async throws {
@@ -139,7 +179,7 @@ public final class PolicyServer: Sendable {
           do {
             let reply = try await answer(Array(buffer: frame.unmaskedData))
             try await send(.binary, reply)
-            stats.served(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            stats.served(client, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
           } catch let error as BadRequest {
             stats.refused()
             try await send(.text, Array(error.description.utf8))

@@ -7,41 +7,58 @@ import Torch
 /// waits for a dispatch queue's or Swift's shared task pool, which busy code elsewhere in the
 /// process may hold.
 final class SerialThread: @unchecked Sendable {
-  private let condition = NSCondition()
-  private var items: [() -> Void] = []
-  private var stopped = false
+  /// What the thread itself holds: its queue, not this object, so dropping the last reference
+  /// to a SerialThread ends its thread.
+  private final class Queue: @unchecked Sendable {
+    let condition = NSCondition()
+    var items: [() -> Void] = []
+    var stopped = false
+    var started = false
+  }
+  private let queue = Queue()
+  private let name: String
+  private let torchThreads: Int?
 
   /// `torchThreads`: the libtorch intra-op threads of work on this thread (nil: left alone).
+  /// The thread starts with the first item.
   init(name: String, torchThreads: Int? = nil) {
-    let thread = Thread { [self] in
-      if let torchThreads { TorchRuntime.configureThreads(torchThreads) }
-      while true {
-        let item = condition.withLock { () -> (() -> Void)? in
-          while items.isEmpty && !stopped { condition.wait() }
-          return items.isEmpty ? nil : items.removeFirst()
-        }
-        guard let item else { return }
-        item()
-      }
-    }
-    thread.name = name
-    thread.start()
+    self.name = name
+    self.torchThreads = torchThreads
   }
 
-  /// Ends the thread once the items already given have run.
-  func stop() {
-    condition.withLock {
-      stopped = true
-      condition.signal()
+  deinit {
+    queue.condition.withLock {
+      queue.stopped = true
+      queue.condition.signal()
     }
   }
 
   /// Runs `item` after the items before it.
   func async(_ item: @escaping () -> Void) {
-    condition.withLock {
-      items.append(item)
-      condition.signal()
+    let start = queue.condition.withLock { () -> Bool in
+      queue.items.append(item)
+      queue.condition.signal()
+      defer { queue.started = true }
+      return !queue.started
     }
+    if start { startThread() }
+  }
+
+  private func startThread() {
+    let (queue, torchThreads) = (self.queue, self.torchThreads)
+    let thread = Thread {
+      if let torchThreads { TorchRuntime.configureThreads(torchThreads) }
+      while true {
+        let item = queue.condition.withLock { () -> (() -> Void)? in
+          while queue.items.isEmpty && !queue.stopped { queue.condition.wait() }
+          return queue.items.isEmpty ? nil : queue.items.removeFirst()
+        }
+        guard let item else { return }  // stopped, and every item given has run
+        item()
+      }
+    }
+    thread.name = name
+    thread.start()
   }
 
   /// Runs `body` on the thread and waits for it.
@@ -62,8 +79,6 @@ final class SerialThreadExecutor: TaskExecutor, @unchecked Sendable {
   private let thread: SerialThread
 
   init(name: String) { thread = SerialThread(name: name) }
-
-  deinit { thread.stop() }
 
   func enqueue(_ job: consuming ExecutorJob) {
     let job = UnownedJob(job)

@@ -70,6 +70,9 @@ struct Rlinfctl: ParsableCommand {
         if let v = s["serve"] {
           let field = { (key: String) in plain(v[key] ?? .null) }
           lines.append("serving: \(field("address")) (\(field("weights")) weights, version \(field("policy_version")), step \(field("training_step"))), \(field("clients")) clients, \(field("requests")) replies, \(field("refusals")) refused, latency p50 \(field("latency_p50_ms")) ms, p99 \(field("latency_p99_ms")) ms")
+          for c in v["client_list"]?.array ?? [] {
+            lines.append("  client \(plain(c["address"] ?? .null)): \(plain(c["requests"] ?? .null)) replies, latency p50 \(plain(c["latency_p50_ms"] ?? .null)) ms, p99 \(plain(c["latency_p99_ms"] ?? .null)) ms")
+          }
         }
         if let error = s["error"]?.string { lines.append("error: \(error)") }
         return lines.joined(separator: "\n")

@@ -143,6 +143,29 @@ import Torch
     }
   }
 
+  /// The status of each connected client: its address, replies and latency.
+  @Test func statsNameEachConnectedClient() async throws {
+    try await Self.serving(PolicyEngine(policy: try Self.policy(seed: 11), trainingStep: 0)) { server in
+      let out = FileManager.default.temporaryDirectory.appendingPathComponent("openpi-hold-\(UUID().uuidString).json").path
+      let arguments = ["hold", String(server.port), out]
+      let script = repositoryRoot + "/Tests/ServeTests/Reference/openpi_probe.py"
+      let probe = Task.detached { try runPython(script, arguments) }
+      let deadline = Date().addingTimeInterval(120)
+      while !FileManager.default.fileExists(atPath: out + ".ready") {  // the client says it has sent its requests
+        guard Date() < deadline else { break }
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      let ready = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + ".ready"))) as? [String: Int]
+      let clients = server.stats.snapshot.perClient
+      #expect(clients.count == 1)
+      #expect(clients.first?.address == "127.0.0.1:\(ready?["port"] ?? -1)")
+      #expect(clients.first?.requests == 3 && clients.first?.p50Milliseconds != nil)
+      FileManager.default.createFile(atPath: out + ".release", contents: nil)
+      _ = try await probe.value
+      for suffix in ["", ".ready", ".release"] { try? FileManager.default.removeItem(atPath: out + suffix) }
+    }
+  }
+
   @Test func onlyLoopbackGoesWithoutAKey() async throws {
     var config = PolicyServerConfig()
     config.host = "0.0.0.0"

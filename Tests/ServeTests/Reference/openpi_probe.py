@@ -8,6 +8,8 @@ openpi_probe.py MODE PORT OUT [API_KEY]
   bad         every kind of bad request, then good ones, on the same server
   auth        no key, a wrong key and the right key against a server that wants one
   once        one observation shaped from the server's metadata, and the reply
+  hold        three requests, then OUT.ready naming the client's port; stays connected until
+              OUT.release exists
 """
 import json
 import sys
@@ -145,5 +147,18 @@ elif mode == "once":
     obs = {"observation/image": rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
            "observation/state": rng.normal(size=meta["state_dim"]), "prompt": "pick up the red cube"}
     result = dict(reply(client.infer(obs)), metadata={k: v for k, v in meta.items() if k != "keys"})
+
+elif mode == "hold":
+    import os
+    import time
+    client = WebsocketClientPolicy("127.0.0.1", port)
+    for _ in range(3):
+        client.infer(observation(0))
+    json.dump({"port": client._ws.socket.getsockname()[1]}, open(out + ".ready.tmp", "w"))
+    os.rename(out + ".ready.tmp", out + ".ready")
+    deadline = time.time() + 120
+    while not os.path.exists(out + ".release") and time.time() < deadline:
+        time.sleep(0.02)
+    result = {"released": os.path.exists(out + ".release")}
 
 json.dump(result, open(out, "w"))
