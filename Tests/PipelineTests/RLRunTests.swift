@@ -196,6 +196,21 @@ import Torch
   }
 }
 
+/// The small job both CartPole runs share: 4 environments in 2 sub-batches on the hybrid
+/// pipeline (env on core 0, rollout on core 1), 8-step windows, chunks of 2.
+func twoSubBatchesOfCartPole(_ c: inout TrainingConfig) {
+  c.env.train.totalNumEnvs = 4
+  c.env.train.maxStepsPerRolloutEpoch = 8
+  c.actor.model.numActionChunks = 2
+  c.actor.globalBatchSize = 8
+  c.actor.microBatchSize = 4
+  c.rollout.pipelineStageNum = 2
+  c.cluster.placementMode = .hybrid
+  c.cluster.components = [
+    .env: ComponentPlacement(cores: [0], threads: 1), .rollout: ComponentPlacement(cores: [1], threads: 1), .actor: ComponentPlacement(),
+  ]
+}
+
 /// The same RL job code on a Python worker benchmark: gymnasium's CartPole through the worker
 /// bridge, two sub-batches (two workers) on the hybrid pipeline, PPO updates and an evaluation.
 @Suite struct WorkerRLRunTests {
@@ -212,17 +227,8 @@ import Torch
       c.env[keyPath: section].worker.python = try referencePython()
       c.env[keyPath: section].worker.options = ["max_episode_steps": "6"]
     }
-    c.env.train.totalNumEnvs = 4
-    c.env.train.maxStepsPerRolloutEpoch = 8
     c.env.eval.totalNumEnvs = 2
-    c.actor.model.numActionChunks = 2
-    c.actor.globalBatchSize = 8
-    c.actor.microBatchSize = 4
-    c.rollout.pipelineStageNum = 2
-    c.cluster.placementMode = .hybrid
-    c.cluster.components = [
-      .env: ComponentPlacement(cores: [0], threads: 1), .rollout: ComponentPlacement(cores: [1], threads: 1), .actor: ComponentPlacement(),
-    ]
+    twoSubBatchesOfCartPole(&c)
     try c.validate()
     setenv("SDL_VIDEODRIVER", "dummy", 1)
     let job = try RLRun(config: c)
@@ -253,16 +259,7 @@ import Torch
     c.env.train.tasks = ["CartPole-v1"]
     c.env.train.worker.addresses = robots.map(\.address)
     c.env.train.worker.options = ["max_episode_steps": "6"]
-    c.env.train.totalNumEnvs = 4
-    c.env.train.maxStepsPerRolloutEpoch = 8
-    c.actor.model.numActionChunks = 2
-    c.actor.globalBatchSize = 8
-    c.actor.microBatchSize = 4
-    c.rollout.pipelineStageNum = 2
-    c.cluster.placementMode = .hybrid
-    c.cluster.components = [
-      .env: ComponentPlacement(cores: [0], threads: 1), .rollout: ComponentPlacement(cores: [1], threads: 1), .actor: ComponentPlacement(),
-    ]
+    twoSubBatchesOfCartPole(&c)
     try c.validate()
     let job = try RLRun(config: c)
     var all: [[String: Double]] = []

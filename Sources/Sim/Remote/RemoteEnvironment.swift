@@ -142,7 +142,8 @@ public final class RemoteEnvironment: BatchedEnvironment, @unchecked Sendable {
       truncated: Array(repeating: true, count: count), success: Array(repeating: false, count: count))
     guard let connection = try readmitted() else { return lost }
     do {
-      let bytes = actions.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
+      // float32 little-endian on the wire: the host's own layout on every platform built here.
+      let bytes = Array(UnsafeRawBufferPointer(actions))
       let reply = try request(connection, ["cmd": .string("step"), "chunk": .int(Int64(chunk)), "actions": .binary(bytes)])
       let next = (slot + 1) % 2
       try writeObservation(reply["obs"], into: next)
