@@ -27,7 +27,9 @@ struct LibTorch {
     return LibTorch(includeDirs: ["/usr/include/torch/csrc/api/include"], libDir: nil, hasCUDA: false)
   }
 
-  var cxxFlags: [String] { includeDirs.flatMap { ["-isystem", $0] } }
+  // c10d's headers compile their Gloo process group only with these defined; Gloo's own headers
+  // come from Debian's libgloo-dev (the PyTorch wheel ships none).
+  var cxxFlags: [String] { includeDirs.flatMap { ["-isystem", $0] } + ["-DUSE_DISTRIBUTED", "-DUSE_C10D_GLOO"] }
 
   var linkerFlags: [String] {
     var flags: [String] = []

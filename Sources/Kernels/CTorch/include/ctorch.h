@@ -189,6 +189,17 @@ void ct_generator_free(ct_generator g);
 ct_tensor ct_generator_get_state(ct_generator g);
 int ct_generator_set_state(ct_generator g, ct_tensor state);
 
+// ---- process groups (c10d: TCPStore rendezvous, Gloo collectives) -------------------------------
+typedef struct ct_group_s *ct_group;
+// Joins group `world` at host:port as `rank` (rank 0 serves the store; the others connect to it).
+// timeout_ms bounds the rendezvous and every collective: a missing or dead rank fails the call.
+ct_group ct_group_new_gloo(const char *host, int port, int rank, int world, int64_t timeout_ms);
+void ct_group_free(ct_group g);
+int ct_group_all_reduce_sum(ct_group g, ct_tensor t);           // in place, every rank
+int ct_group_broadcast(ct_group g, ct_tensor t, int root);      // in place, root's values
+int ct_group_all_gather(ct_group g, ct_tensor t, ct_tensor *out); // out[r] = rank r's t (world new)
+int ct_group_barrier(ct_group g);
+
 #ifdef __cplusplus
 }
 #endif
