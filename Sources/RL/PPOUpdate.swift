@@ -41,11 +41,16 @@ public struct PPOUpdateConfig: Sendable {
     clipGrad = actor.optim.clipGrad
   }
 
-  func validate(samples: Int) throws {
+  /// A rank of a process group may have no samples (the others' steps then wait for nobody:
+  /// every rank skips the update).
+  func validate(samples: Int, ranks: Int) throws {
     guard globalBatchSize >= 1, microBatchSize >= 1, globalBatchSize % microBatchSize == 0 else {
       throw TorchError("global_batch_size \(globalBatchSize) must be a positive multiple of micro_batch_size \(microBatchSize)")
     }
-    guard samples >= 1 else { throw TorchError("the update has no samples") }
+    guard globalBatchSize % ranks == 0 else {
+      throw TorchError("global_batch_size \(globalBatchSize) must divide over the \(ranks) ranks")
+    }
+    guard samples >= 1 || ranks > 1 else { throw TorchError("the update has no samples") }
   }
 }
 
@@ -120,11 +125,18 @@ public enum PPOUpdate {
   /// Runs the update. `recompute(indices)` runs the policy (with gradients) on those samples;
   /// the micro-batches of an optimizer step are spread over `work`'s workers (data parallel),
   /// so `recompute` must be safe to call from several threads at once.
+  ///
+  /// With a process `group`, this rank's `samples` are its share: `globalBatchSize` counts the
+  /// samples of all ranks, each rank's minibatch is its 1/world part, gradients are averaged
+  /// over ranks before clipping and the step, and a step is skipped on every rank when any
+  /// rank's gradients are not finite. Every rank takes the same number of steps, the number
+  /// its rank with the fewest samples allows (the others leave the rest of an epoch's shuffle
+  /// out), because each step is a collective that all ranks must enter.
   public static func run(
     _ samples: PPOSamples, config: PPOUpdateConfig, optimizer: AdamW, shuffleSeed: UInt64, work: ParallelWork = SerialWork(),
-    recompute: @escaping ([Int]) throws -> Recomputed
+    group: ProcessGroup? = nil, recompute: @escaping ([Int]) throws -> Recomputed
   ) throws -> PPOMetrics {
-    try config.validate(samples: samples.count)
+    try config.validate(samples: samples.count, ranks: group?.worldSize ?? 1)
     if config.criticOnly && !optimizer.groups.contains(where: { $0.name == config.valueGroup }) {
       throw TorchError("critic warm-up needs an optimizer group named \(config.valueGroup)")
     }
@@ -132,15 +144,24 @@ public enum PPOUpdate {
     let generator = try Generator(seed: shuffleSeed)
     var sums: [String: (sum: Double, weight: Double)] = [:]  // per metric: sum over steps, steps
     var metrics = PPOMetrics()
-    let batch = min(config.globalBatchSize, samples.count)
+    // Samples per step on this rank, and steps per epoch.
+    let (batch, steps): (Int, Int)
+    if let group {
+      let fewest = try group.allGather(Tensor([Int64(samples.count)]), "all-gather of sample counts").map { Int(try $0.item()) }.min()!
+      batch = max(min(config.globalBatchSize / group.worldSize, fewest), 1)
+      steps = fewest / batch
+    } else {
+      batch = min(config.globalBatchSize, samples.count)
+      steps = samples.count / batch
+    }
     let micros = (batch + config.microBatchSize - 1) / config.microBatchSize
     for _ in 0..<config.updateEpochs {
       let order = try generator.permutation(samples.count)
-      for start in stride(from: 0, through: samples.count - batch, by: batch) {
+      for start in stride(from: 0, to: steps * batch, by: batch) {
         optimizer.zeroGrad()
         // Gradient accumulation over the micro-batches, side by side on the workers; each
         // micro-batch's mean weighs by its share of the minibatch.
-        let (parts, finite) = try DataParallel.gradients(of: parameters, shards: micros, work: work) { micro in
+        let (parts, locallyFinite) = try DataParallel.gradients(of: parameters, shards: micros, work: work) { micro in
           let (from, to) = (start + micro * batch / micros, start + (micro + 1) * batch / micros)
           let (loss, parts) = try microBatchLoss(samples, rows: Array(order[from..<to]), config: config, recompute: recompute)
           return (try loss * (Double(to - from) / Double(batch)), (parts, Double(to - from) / Double(batch)))
@@ -149,6 +170,10 @@ public enum PPOUpdate {
         var stepSums: [String: (sum: Double, weight: Double)] = [:]
         for (micro, weight) in parts {
           for (key, v) in micro { stepSums[key, default: (0, 0)].sum += v * weight; stepSums[key, default: (0, 0)].weight += weight }
+        }
+        let finite = try group.map { try GradientBuckets.allFinite(locallyFinite, over: $0) } ?? locallyFinite
+        if let group, finite {
+          try GradientBuckets().average(parameters.filter(\.requiresGrad), over: group)
         }
         if config.criticOnly {
           for group in optimizer.groups where group.name != config.valueGroup { for (_, p) in group.parameters { p.zeroGrad() } }
