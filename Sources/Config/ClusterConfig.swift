@@ -17,6 +17,17 @@ public struct ClusterConfig: Sendable {
   public var placementMode: PlacementMode?
   /// Placement per component; a component without an entry runs on all cores.
   public var components: [Component: ComponentPlacement] = [:]
+  /// Data-parallel ranks of the job (torch.distributed): processes that each run env, rollout
+  /// and actor on their share of `env.train.total_num_envs` and average their gradients.
+  /// `RANK`, `WORLD_SIZE`, `MASTER_ADDR` and `MASTER_PORT` (what torchrun sets) override these.
+  public var worldSize = 1
+  public var rank = 0
+  /// Where rank 0 serves the rendezvous store (c10d's TCPStore).
+  public var masterAddr = "127.0.0.1"
+  public var masterPort = 29500
+  /// Seconds a rank waits for the others at the rendezvous and in any collective before it
+  /// stops with an error naming the collective.
+  public var collectiveTimeout = 300.0
   public init() {}
 
   public func placement(of component: Component) -> ComponentPlacement {
@@ -82,5 +93,38 @@ public struct ComponentPlacement: Sendable, Equatable {
     }
     guard !cores.isEmpty, Set(cores).count == cores.count else { return nil }
     return .some(cores.sorted())
+  }
+}
+
+extension TrainingConfig {
+  /// The config with torchrun's variables applied: `RANK`, `WORLD_SIZE`, `MASTER_ADDR`,
+  /// `MASTER_PORT` replace the `cluster` keys they name (a variable that is not a number is an
+  /// error naming it).
+  public func applyingRankEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> TrainingConfig {
+    var c = self
+    func number(_ name: String) throws -> Int? {
+      guard let text = environment[name], !text.isEmpty else { return nil }
+      guard let n = Int(text) else { throw ConfigError("cluster", "the environment variable \(name)=\(text) is not a number") }
+      return n
+    }
+    if let n = try number("WORLD_SIZE") { c.cluster.worldSize = n }
+    if let n = try number("RANK") { c.cluster.rank = n }
+    if let n = try number("MASTER_PORT") { c.cluster.masterPort = n }
+    if let addr = environment["MASTER_ADDR"], !addr.isEmpty { c.cluster.masterAddr = addr }
+    return c
+  }
+
+  /// What one rank of a data-parallel job runs: its 1/world_size share of the training
+  /// environments, seeded apart from the other ranks' (resets, sampling, shuffles), and the
+  /// same everything else (global_batch_size stays the whole job's: the
+  /// update splits it). The whole job's config is the one to validate.
+  public var rankShare: TrainingConfig {
+    guard cluster.worldSize > 1 else { return self }
+    var c = self
+    c.env.train.totalNumEnvs /= cluster.worldSize
+    c.env.train.seed += 100_003 * cluster.rank
+    // Sampling and shuffles; the policy's initial weights come from rank 0 whatever the seed.
+    c.actor.seed += 100_003 * cluster.rank
+    return c
   }
 }

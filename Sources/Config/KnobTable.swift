@@ -143,6 +143,14 @@ extension TrainingConfig {
            "collocated, disaggregated or hybrid"),
     .structured("cluster.component_placement", \.cluster.components, spelling: "a mapping of components to core lists or {cores, threads, device, numa_node}",
                 text: describePlacement, read: readPlacement, "where env, rollout and actor run (none: every component on every core)"),
+    .field("cluster.world_size", \.cluster.worldSize, check: Rule.atLeastOne,
+           "data-parallel ranks (processes) of the job; the env WORLD_SIZE overrides it"),
+    .field("cluster.rank", \.cluster.rank, check: Rule.nonNegative, "this process's rank, 0 to world_size - 1; the env RANK overrides it"),
+    .field("cluster.master_addr", \.cluster.masterAddr, "address where rank 0 serves the rendezvous store; the env MASTER_ADDR overrides it"),
+    .field("cluster.master_port", \.cluster.masterPort, check: { (1...65535).contains($0) ? nil : "must be a TCP port (1 to 65535), got \($0)" },
+           "port of the rendezvous store; the env MASTER_PORT overrides it"),
+    .field("cluster.collective_timeout", \.cluster.collectiveTimeout, check: Rule.positive,
+           "seconds a rank waits for the others (rendezvous, every collective) before stopping with an error"),
   ]
 }
 

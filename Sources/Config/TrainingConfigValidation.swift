@@ -70,6 +70,7 @@ extension TrainingConfig {
                   "splits the \(train.totalNumEnvs) environments into sub-batches of \(sub), which cuts GRPO groups of group_size \(a.groupSize)")
     }
     try validateCluster()
+    try validateRanks()
     if serve.enabled {
       try require(ServeConfig.isLoopback(serve.host) || serve.apiKey != nil, "serve.api_key", "serving \(serve.host) beyond loopback needs an API key, so only robots that know it can drive the policy")
     }
@@ -116,6 +117,30 @@ extension TrainingConfig {
         try require(rollout.pipelineStageNum >= 2, "rollout.pipeline_stage_num", "hybrid pipelining needs at least 2 sub-batches, got \(rollout.pipelineStageNum)")
       }
     }
+  }
+
+  /// Data-parallel ranks: each rank's share of the environments must hold whole sub-batches
+  /// and whole GRPO groups, and the global batch must split evenly.
+  private func validateRanks() throws {
+    func require(_ ok: Bool, _ key: String, _ problem: @autoclosure () -> String) throws {
+      if !ok { throw ConfigError(key, problem()) }
+    }
+    let world = cluster.worldSize, train = env.train, a = algorithm
+    try require(cluster.rank < world, "cluster.rank", "\(cluster.rank) is not a rank of world_size \(world) (0 to \(world - 1))")
+    guard world > 1 else { return }
+    try require(train.totalNumEnvs % world == 0, "cluster.world_size",
+                "env.train.total_num_envs \(train.totalNumEnvs) does not split over \(world) ranks")
+    let share = train.totalNumEnvs / world
+    try require(share % rollout.pipelineStageNum == 0, "rollout.pipeline_stage_num",
+                "must divide each rank's \(share) environments (env.train.total_num_envs / world_size)")
+    if a.advType == .grpo || a.filterRewards {
+      try require(share % a.groupSize == 0, "cluster.world_size",
+                  "each rank's \(share) environments would cut GRPO groups of group_size \(a.groupSize) across ranks")
+    }
+    try require(actor.globalBatchSize % world == 0, "actor.global_batch_size",
+                "\(actor.globalBatchSize) does not split over \(world) ranks")
+    try require(train.simulatorType != "remote", "cluster.world_size", "robots (simulator_type remote) train with one rank")
+    try require(!sft.enabled, "sft.enabled", "the warm start runs in a job of one rank; start the ranks from its checkpoint (actor.model.model_path)")
   }
 
   /// N of "cuda:N" / "vulkan:N".

@@ -107,7 +107,9 @@ final class JobController: @unchecked Sendable {
       guard let data = FileManager.default.contents(atPath: path), let contents = String(data: data, encoding: .utf8) else {
         throw ConfigError("", "cannot read config file \(path)")
       }
-      config = try TrainingConfig.parse(yaml: contents, source: path)
+      // torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT make this daemon one rank of a job.
+      config = try TrainingConfig.parse(yaml: contents, source: path).applyingRankEnvironment()
+      try config.validate()
       text = contents
       label = path
       if !config.runner.logPath.hasPrefix("/") { config.runner.logPath = stateDirectory + "/" + config.runner.logPath }

@@ -16,6 +16,8 @@ public final class PolicyTrainer {
   /// Where the update's micro-batches run: side by side on the pipeline's actor workers, or one
   /// after another on the calling thread.
   public var work: ParallelWork = SerialWork()
+  /// The data-parallel ranks whose gradients each update averages (nil: this process alone).
+  public var group: ProcessGroup?
 
   public init(policy: VLAPolicy, config: TrainingConfig) throws {
     self.policy = policy
@@ -59,8 +61,10 @@ public final class PolicyTrainer {
     let mask = try joined { estimates[$0].mask }  // [N]
     var advantages = try joined { estimates[$0].advantages }  // [N, G]
     let counted = try mask.to(dtype: .float32).sum().item()
-    guard counted > 0 else {
-      // GRPO's filter dropped every group: nothing to learn from this iteration.
+    // With ranks, all skip together when any has nothing (the update's collectives need all).
+    let fewest = try group.map { g in try g.allGather(Tensor([Float(counted)]), "all-gather of counted samples").map { try $0.item() }.min()! } ?? counted
+    guard fewest > 0 else {
+      // GRPO's filter dropped every group (of some rank): nothing to learn from this iteration.
       metrics["train/actor/skipped_empty_iterations"] = 1
       updates += 1
       return metrics
@@ -100,7 +104,7 @@ public final class PolicyTrainer {
     let tokens = try joined { try flat(windows[$0].tokens) }  // [N, K, 7]
     let sampling = trainSampling
     let policy = self.policy
-    let result = try PPOUpdate.run(samples.to(device: policy.device), config: update, optimizer: optimizer, shuffleSeed: UInt64(config.actor.seed) &+ UInt64(updates), work: work) { rows in
+    let result = try PPOUpdate.run(samples.to(device: policy.device), config: update, optimizer: optimizer, shuffleSeed: UInt64(config.actor.seed) &+ UInt64(updates), work: work, group: group) { rows in
       let index = try Tensor(rows.map { Int64(kept[$0]) })
       let out = try policy.evaluate(
         images: images.indexSelect(dim: 0, index: index), instructions: rows.map { instructions[kept[$0]] },

@@ -30,7 +30,8 @@ struct RlinfTrain: ParsableCommand {
       print(TrainingConfig.knobReference, terminator: "")
       return
     }
-    var training = try TrainingConfig.load(path: config)
+    // torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT make this process one rank of a job.
+    var training = try TrainingConfig.load(path: config).applyingRankEnvironment()
     if let maxEpochs { training.runner.maxEpochs = maxEpochs }
     if let modelPath { training.actor.model.modelPath = modelPath }
     if let name { training.runner.experimentName = name }

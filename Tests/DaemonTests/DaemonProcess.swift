@@ -21,8 +21,12 @@ final class DaemonProcess {
     rollout: {num_threads: 1}
     """
 
-  /// Starts rlinfd on `config` (YAML text; nil: idle). `limitFileKB` runs it under `ulimit -f`.
-  init(directory: String, config: String? = DaemonProcess.tinyJob, limitFileKB: Int? = nil, arguments: [String] = []) throws {
+  /// Starts rlinfd on `config` (YAML text; nil: idle) with `environment` added to this
+  /// process's. `limitFileKB` runs it under `ulimit -f`.
+  init(
+    directory: String, config: String? = DaemonProcess.tinyJob, limitFileKB: Int? = nil, arguments: [String] = [],
+    environment extra: [String: String] = [:]
+  ) throws {
     self.directory = directory
     socket = directory + "/rlinfd.sock"
     var args = ["--socket", socket, "--state-dir", directory] + arguments
@@ -41,6 +45,7 @@ final class DaemonProcess {
     process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
     var environment = ProcessInfo.processInfo.environment
     environment["OPENBLAS_NUM_THREADS"] = "1"
+    environment.merge(extra) { $1 }
     process.environment = environment
     FileManager.default.createFile(atPath: logPath, contents: nil)
     let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

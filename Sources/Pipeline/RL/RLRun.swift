@@ -15,9 +15,18 @@ import Torch
 /// `<log_path>/<experiment_name>/metrics.jsonl` (one JSON object per iteration) and to
 /// TensorBoard event files in `.../tensorboard`; checkpoints to `.../checkpoints` (written in the
 /// background, atomically; a run created with `resume` continues from the newest complete one).
+///
+/// With `cluster.world_size` > 1 the run is one rank of a data-parallel job: it joins the
+/// ranks' process group, simulates its share of the environments (`TrainingConfig.rankShare`),
+/// starts from rank 0's weights, averages gradients with the others in every update, and rank
+/// 0 alone writes the metrics (reduced over ranks), evaluations and checkpoints.
 public final class RLRun {
-  /// The config (live-tunable keys change it, see `set(_:to:)`).
+  /// The whole job's config (live-tunable keys change it, see `set(_:to:)`).
   public private(set) var config: TrainingConfig
+  /// The data-parallel ranks (nil: a job of one process).
+  public let group: ProcessGroup?
+  /// Whether this process writes the job's files (metrics, evaluations, checkpoints).
+  public var isLeader: Bool { (group?.rank ?? 0) == 0 }
   public let policy: VLAPolicy
   public let trainer: PolicyTrainer
   public let collector: RolloutCollector
@@ -60,6 +69,11 @@ public final class RLRun {
   ) throws {
     self.config = config
     self.configText = configText
+    let c = config.cluster
+    group = c.worldSize > 1
+      ? try ProcessGroup(Rendezvous(host: c.masterAddr, port: c.masterPort, rank: c.rank, worldSize: c.worldSize, timeoutSeconds: c.collectiveTimeout))
+      : nil
+    let config = config.rankShare  // what this rank runs
     directory = config.runner.logPath + "/" + config.runner.experimentName
     checkpoints = try CheckpointStore(root: directory + "/checkpoints", keepLast: config.runner.keepLastCheckpoints)
     resumedFrom = resume ? checkpoints.latest() : nil
@@ -70,9 +84,14 @@ public final class RLRun {
     if let resumedFrom { model.actor.model.modelPath = resumedFrom.path }
     policy = try Self.makePolicy(model)
     policy.computeInBFloat16 = config.actor.model.precision == .bf16
+    if let group {
+      // Every rank starts from rank 0's weights (a fresh tiny policy is seeded per rank).
+      for (name, p) in policy.namedParameters() { try group.broadcast(p, from: 0, "broadcast of \(name)") }
+    }
     // Built and loaded on the CPU (the same weights on any device), then placed.
     try policy.move(to: placement.actor.torchDevice)
     trainer = try PolicyTrainer(policy: policy, config: config)
+    trainer.group = group
     trainer.work = try WorkerPool.forStage("rlinf-actor-worker", placement.actor)
     weightSync = try WeightSync(actor: policy, device: placement.rollout.torchDevice)
     weightSync.rolloutPolicy.computeInBFloat16 = policy.computeInBFloat16
@@ -80,8 +99,10 @@ public final class RLRun {
     windows = [collector.buffer]
     for _ in 1..<config.algorithm.rolloutEpoch { windows.append(try collector.makeBuffer()) }
     checkpointWriter = CheckpointWriter(store: checkpoints, onResult: onCheckpoint)
-    sinks = [try JSONLinesSink(path: directory + "/metrics.jsonl"), try TensorBoardSink(directory: directory + "/tensorboard")]
+    sinks = group?.rank ?? 0 == 0
+      ? [try JSONLinesSink(path: directory + "/metrics.jsonl"), try TensorBoardSink(directory: directory + "/tensorboard")] : []
     if let resumedFrom { try RLCheckpoint.restore(self, from: resumedFrom.path) }
+
   }
 
   deinit {
@@ -190,8 +211,10 @@ public final class RLRun {
       reportedWorkerFailures = failures.count
     }
     if let paused = collector.robotPausedSeconds { metrics["env/operator_paused_seconds"] = paused }
+    if let group { metrics = try RankMetrics.reduce(metrics, over: group) }
     let r = config.runner
-    if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 {
+    // Rank 0 evaluates; the others wait for it at the next collective.
+    if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 && isLeader {
       let eval = config.env.eval
       let video = try videoPath(split: eval.split)
       let result = try actorThread.run { try self.evaluate(eval, video: video) }
@@ -221,7 +244,7 @@ public final class RLRun {
   /// With `runner.val_before_train`, on a fresh run (iteration 0): evaluates the starting policy
   /// on env.eval and records it as step 0 (eval/*, its table); nil otherwise.
   public func evaluateBeforeTraining() throws -> [String: Double]? {
-    guard config.runner.valBeforeTrain && iteration == 0 else { return nil }
+    guard config.runner.valBeforeTrain && iteration == 0 && isLeader else { return nil }
     var clock = Clock()
     let eval = config.env.eval
     let result = try actorThread.run { try self.evaluate(eval) }
@@ -251,11 +274,13 @@ public final class RLRun {
   }
 
   /// Snapshots the run and hands it to the background writer; returns the seconds the snapshot
-  /// took (all that training waits for).
+  /// took (all that training waits for). With ranks, every rank calls it (their generator
+  /// states are gathered) and rank 0 writes.
   @discardableResult
   public func saveCheckpoint(evalSuccess: Double? = nil) throws -> Double {
     var clock = Clock()
-    checkpointWriter.submit(try RLCheckpoint.snapshot(self, evalSuccess: evalSuccess))
+    let snapshot = try RLCheckpoint.snapshot(self, evalSuccess: evalSuccess)
+    if isLeader { checkpointWriter.submit(snapshot) }
     savedIteration = iteration
     return clock.lap()
   }

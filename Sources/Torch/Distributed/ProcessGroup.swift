@@ -65,3 +65,16 @@ public final class ProcessGroup: @unchecked Sendable {
   /// Returns when every rank has reached it.
   public func barrier(_ what: String = "barrier") throws { try check(ct_group_barrier(raw), context(what)) }
 }
+
+extension ProcessGroup {
+  /// Every rank's bytes, in rank order (lengths may differ: gathered first, then the bytes
+  /// padded to the longest).
+  public func allGather(bytes: [UInt8], _ what: String = "all-gather") throws -> [[UInt8]] {
+    let lengths = try allGather(Tensor([Int64(bytes.count)]), what + " (lengths)").map { Int(try $0.item()) }
+    let longest = lengths.max() ?? 0
+    guard longest > 0 else { return lengths.map { _ in [] } }
+    let padded = bytes + [UInt8](repeating: 0, count: longest - bytes.count)
+    let gathered = try allGather(Tensor(padded), what)
+    return try zip(gathered, lengths).map { Array(try $0.0.scalars(as: UInt8.self).prefix($0.1)) }
+  }
+}

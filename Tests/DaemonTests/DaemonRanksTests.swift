@@ -1,0 +1,68 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Two rlinfd processes as the two ranks of one data-parallel job (torchrun's variables, Gloo on
+/// loopback), sharing one run folder.
+@Suite(.serialized) struct DaemonRanksTests {
+  /// The tiny job with both ranks' files in `runs` and collectives that give up after 10 s.
+  static func job(runs: String) -> String {
+    DaemonProcess.tinyJob.replacingOccurrences(of: "log_path: runs", with: "log_path: \(runs)")
+      + "\ncluster: {collective_timeout: 10}\n"
+  }
+
+  static func ranks(_ dir: String, runs: String, port: Int) throws -> [DaemonProcess] {
+    try (0..<2).map { rank in
+      let state = dir + "/rank\(rank)"
+      try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+      return try DaemonProcess(
+        directory: state, config: job(runs: runs),
+        environment: ["RANK": "\(rank)", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "\(port)"])
+    }
+  }
+
+  /// Killing rank 1 mid-training stops rank 0's job within the timeout with an error naming
+  /// rank 0 and the collective, and rank 0's daemon still answers; both started again resume
+  /// from the newest checkpoint.
+  @Test func aKilledRankStopsTheOtherAndBothResume() throws {
+    let dir = try temporaryDirectory("daemon-ranks")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let runs = dir + "/runs"
+    var ranks = try Self.ranks(dir, runs: runs, port: try unusedLocalPort())
+    try ranks[0].waitForStatus(timeout: 180, "two iterations on two ranks") { ranks[0].iteration($0) >= 2 }
+    ranks[1].kill9()
+    let killed = Date()
+    let failed = try ranks[0].waitForStatus(timeout: 60, "rank 0's job failed") { $0["error"]?.string != nil }
+    let error = failed["error"]!.string!
+    #expect(Date().timeIntervalSince(killed) < 40, "10 s timeout, and slack for a busy machine")
+    #expect(error.contains("rank 0 of 2: "), "\(error)")
+    #expect(try ranks[0].request(.status).result?["error"]?.string == error, "the daemon stays controllable")
+    ranks[0].kill9()
+
+    let latest = try String(contentsOfFile: runs + "/tiny/checkpoints/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    let step = Int(latest.split(separator: "_").last!)!
+    #expect(step >= 1)
+    ranks = try Self.ranks(dir, runs: runs, port: try unusedLocalPort())
+    for rank in ranks {
+      try rank.waitForLog(timeout: 180, "resumed from the newest checkpoint") { $0.contains("resumed from \(runs)/tiny/checkpoints/\(latest) (iteration \(step))") }
+    }
+    try ranks[0].waitForStatus(timeout: 180, "an iteration after the resume") { ranks[0].iteration($0) > step }
+    for rank in ranks { rank.kill9() }
+  }
+
+  /// A rank that hangs (stopped, its sockets open): rank 0's job fails at the collective
+  /// timeout, not before and not never.
+  @Test func aHungRankStopsTheOtherAtTheTimeout() throws {
+    let dir = try temporaryDirectory("daemon-ranks-hang")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let ranks = try Self.ranks(dir, runs: dir + "/runs", port: try unusedLocalPort())
+    defer { for rank in ranks { kill(rank.process.processIdentifier, SIGCONT); rank.kill9() } }
+    try ranks[0].waitForStatus(timeout: 180, "an iteration on two ranks") { ranks[0].iteration($0) >= 1 }
+    kill(ranks[1].process.processIdentifier, SIGSTOP)
+    let stopped = Date()
+    let failed = try ranks[0].waitForStatus(timeout: 90, "rank 0's job failed") { $0["error"]?.string != nil }
+    let waited = Date().timeIntervalSince(stopped)
+    #expect(waited > 2 && waited < 60, "collective_timeout is 10 s; waited \(waited) s")
+    #expect(failed["error"]!.string!.contains("rank 0 of 2: "), "\(failed["error"]!)")
+  }
+}
