@@ -63,6 +63,7 @@ let package = Package(
     .executable(name: "bench-pipeline-swift", targets: ["PipelineBench"]),
     .executable(name: "bench-workers-swift", targets: ["WorkerBench"]),
     .executable(name: "bench-rl-swift", targets: ["RLBench"]),
+    .executable(name: "bench-distributed-swift", targets: ["DistributedBench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -190,6 +191,8 @@ let package = Package(
     .executableTarget(name: "WorkerBench", dependencies: ["Sim"], path: "Sources/PerfTools/WorkerBench"),
     // The Swift half of tools/bench-rl.
     .executableTarget(name: "RLBench", dependencies: ["CSys", "Config", "Pipeline", "Sim", "Staging"], path: "Sources/PerfTools/RLBench"),
+    // The Swift half of tools/bench-distributed (one rank per process).
+    .executableTarget(name: "DistributedBench", dependencies: ["CSys", "Config", "Pipeline", "Torch"], path: "Sources/PerfTools/DistributedBench"),
     .testTarget(name: "TorchTests", dependencies: ["Torch", "SafeTensors", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], exclude: ["Reference"]),
     .testTarget(name: "RLTests", dependencies: ["Config", "RL", "Models", "Torch", "TestSupport"], exclude: ["Reference"]),

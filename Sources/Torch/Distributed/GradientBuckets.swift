@@ -43,10 +43,11 @@ public struct GradientBuckets: Sendable {
       }
       let flat = try Tensor.cat(grads.map { try $0.reshape([-1]) })  // [sum of numels]
       try group.allReduceSum(flat, "all-reduce of gradient bucket \(b) (\(grads.count) parameters)")
+      try flat.multiplyInPlace(scale)
       var offset = 0
       for g in grads {
         let n = g.elementCount
-        try g.copyFrom(flat.slice(dim: 0, start: offset, end: offset + n).reshape(g.shape) * scale)
+        try g.copyFrom(flat.slice(dim: 0, start: offset, end: offset + n).reshape(g.shape))  // a view: one copy
         offset += n
       }
     }
