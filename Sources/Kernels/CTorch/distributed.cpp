@@ -23,17 +23,6 @@ bool is_loopback(const std::string &host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
-template <class F>
-int guard_int(F &&body) noexcept {
-  try {
-    body();
-    return 0;
-  } catch (...) {
-    ctorch::record_current_exception();
-    return -1;
-  }
-}
-
 }  // namespace
 
 extern "C" {
@@ -67,14 +56,14 @@ ct_group ct_group_new_gloo(const char *host, int port, int rank, int world, int6
 void ct_group_free(ct_group g) { delete g; }
 
 int ct_group_all_reduce_sum(ct_group g, ct_tensor t) {
-  return guard_int([&] {
+  return ctorch::guard_status([&] {
     std::vector<at::Tensor> tensors{ctorch::ref(t)};
     g->gloo->allreduce(tensors)->wait();
   });
 }
 
 int ct_group_broadcast(ct_group g, ct_tensor t, int root) {
-  return guard_int([&] {
+  return ctorch::guard_status([&] {
     std::vector<at::Tensor> tensors{ctorch::ref(t)};
     c10d::BroadcastOptions options;
     options.rootRank = root;
@@ -83,7 +72,7 @@ int ct_group_broadcast(ct_group g, ct_tensor t, int root) {
 }
 
 int ct_group_all_gather(ct_group g, ct_tensor t, ct_tensor *out) {
-  return guard_int([&] {
+  return ctorch::guard_status([&] {
     const at::Tensor &input = ctorch::ref(t);
     std::vector<at::Tensor> gathered;
     for (int r = 0; r < g->world; r++) gathered.push_back(at::empty_like(input));
@@ -95,7 +84,7 @@ int ct_group_all_gather(ct_group g, ct_tensor t, ct_tensor *out) {
 }
 
 int ct_group_barrier(ct_group g) {
-  return guard_int([&] { g->gloo->barrier()->wait(); });
+  return ctorch::guard_status([&] { g->gloo->barrier()->wait(); });
 }
 
 }  // extern "C"

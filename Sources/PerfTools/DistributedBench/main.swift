@@ -7,8 +7,9 @@
 // allreduce: the policy's gradients (random values) averaged over the ranks in DDP buckets,
 // ROUNDS times after one warm-up round; rank 0 prints the bucket sizes (for the PyTorch side),
 // an `allreduce:` line (the collectives on packed buckets, as the PyTorch side measures them)
-// and an `averaging:` line (the whole averaging: packing, collectives, unpacking). update: one warm-up iteration, then ITERATIONS measured; rank 0
-// prints one `update:` line with the mean seconds of the update and of the whole iteration.
+// and an `averaging:` line (the whole averaging: packing, collectives, unpacking).
+// update: one warm-up iteration, then ITERATIONS measured; rank 0 prints one `update:` line
+// with the mean seconds of the update and of the whole iteration.
 import CSys
 import Config
 import Foundation
@@ -52,8 +53,7 @@ case "allreduce":
   let run = try RLRun(config: single)
   let parameters = run.policy.parameters.filter(\.requiresGrad)
   for p in parameters { try p.setGrad(try Tensor.randn(p.shape)) }
-  let c = config.cluster
-  let group = try ProcessGroup(Rendezvous(host: c.masterAddr, port: c.masterPort, rank: c.rank, worldSize: c.worldSize, timeoutSeconds: c.collectiveTimeout))
+  let group = try ProcessGroup(Rendezvous(cluster: config.cluster))
   let buckets = GradientBuckets()
   let sizes = buckets.plan(parameters).map { $0.reduce(0) { $0 + parameters[$1].elementCount } }
   try buckets.average(parameters, over: group)  // warm-up

@@ -69,10 +69,7 @@ public final class RLRun {
   ) throws {
     self.config = config
     self.configText = configText
-    let c = config.cluster
-    group = c.worldSize > 1
-      ? try ProcessGroup(Rendezvous(host: c.masterAddr, port: c.masterPort, rank: c.rank, worldSize: c.worldSize, timeoutSeconds: c.collectiveTimeout))
-      : nil
+    group = config.cluster.worldSize > 1 ? try ProcessGroup(Rendezvous(cluster: config.cluster)) : nil
     let config = config.rankShare  // what this rank runs
     directory = config.runner.logPath + "/" + config.runner.experimentName
     checkpoints = try CheckpointStore(root: directory + "/checkpoints", keepLast: config.runner.keepLastCheckpoints)
@@ -99,10 +96,9 @@ public final class RLRun {
     windows = [collector.buffer]
     for _ in 1..<config.algorithm.rolloutEpoch { windows.append(try collector.makeBuffer()) }
     checkpointWriter = CheckpointWriter(store: checkpoints, onResult: onCheckpoint)
-    sinks = group?.rank ?? 0 == 0
-      ? [try JSONLinesSink(path: directory + "/metrics.jsonl"), try TensorBoardSink(directory: directory + "/tensorboard")] : []
+    let leader = (group?.rank ?? 0) == 0  // isLeader, before self is complete
+    sinks = leader ? [try JSONLinesSink(path: directory + "/metrics.jsonl"), try TensorBoardSink(directory: directory + "/tensorboard")] : []
     if let resumedFrom { try RLCheckpoint.restore(self, from: resumedFrom.path) }
-
   }
 
   deinit {
@@ -399,5 +395,12 @@ extension ClosedLoopEvaluation.Result {
       }
     }
     return out
+  }
+}
+
+extension Rendezvous {
+  /// Where the ranks a config's `cluster` keys name meet, and this process's rank among them.
+  public init(cluster c: ClusterConfig) {
+    self.init(host: c.masterAddr, port: c.masterPort, rank: c.rank, worldSize: c.worldSize, timeoutSeconds: c.collectiveTimeout)
   }
 }
