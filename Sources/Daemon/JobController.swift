@@ -286,6 +286,7 @@ final class JobController: @unchecked Sendable {
   private func runJob(_ initial: TrainingConfig, text: String) {
     var config = initial
     let name = config.runner.experimentName
+    let outcome: Phase
     do {
       let directory = config.runner.logPath + "/" + name
       let hasCheckpoint = FileManager.default.fileExists(atPath: directory + "/checkpoints/latest")
@@ -323,7 +324,8 @@ final class JobController: @unchecked Sendable {
         logger.info("job \(name): started fresh, \(run.policy.parameterCount) parameters, \(run.collector.numEnvs) environments")
       }
       for line in run.placement.summary { logger.info("placement: \(line)") }
-      if config.serve.enabled {
+      if config.serve.enabled && run.isLeader {
+        // One server per job: the other ranks hold the same weights.
         let server = try JobPolicyServer(run: run, config: config)
         condition.withLock { policyServer = server }
         logger.info("serving the policy on \(server.address) (\(server.weights.rawValue) weights, openpi protocol)")
@@ -341,19 +343,21 @@ final class JobController: @unchecked Sendable {
         // The policy the job hands over: its best periodic evaluation (the newest on ties).
         logger.info(Logger.Message(stringLiteral: String(format: "job %@: hands over %@ (iteration %d, periodic evaluation %.1f%%)", name, best.path, best.step, 100 * success)))
       }
-      setPhase(.finished)
+      outcome = .finished
     } catch let stopped as SFTRun.Stopped {
       logger.info("job \(name): \(stopped); the warm start runs again from its beginning when the job starts next")
-      setPhase(.finished)
+      outcome = .finished
     } catch {
       logger.error("job \(name) failed: \(error)")
       condition.withLock { lastError = "\(error)" }
-      setPhase(.failed)
+      outcome = .failed
     }
+    // Before the final phase: `shutdown()` returns on that phase, and the daemon may exit then.
     if let server = condition.withLock({ () -> JobPolicyServer? in defer { policyServer = nil }; return policyServer }) {
       server.stop()
       logger.info("policy server closed")
     }
+    setPhase(outcome)
     onFinish()
   }
 

@@ -11,12 +11,12 @@ import Testing
       + "\ncluster: {collective_timeout: 10}\n"
   }
 
-  static func ranks(_ dir: String, runs: String, port: Int) throws -> [DaemonProcess] {
+  static func ranks(_ dir: String, runs: String, port: Int, extra: String = "") throws -> [DaemonProcess] {
     try (0..<2).map { rank in
       let state = dir + "/rank\(rank)"
       try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
       return try DaemonProcess(
-        directory: state, config: job(runs: runs),
+        directory: state, config: job(runs: runs) + extra,
         environment: ["RANK": "\(rank)", "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "\(port)"])
     }
   }
@@ -64,5 +64,21 @@ import Testing
     let waited = Date().timeIntervalSince(stopped)
     #expect(waited > 2 && waited < 60, "collective_timeout is 10 s; waited \(waited) s")
     #expect(failed["error"]!.string!.contains("rank 0 of 2: "), "\(failed["error"]!)")
+  }
+
+  /// `serve` on a fixed port: rank 0 serves the job's policy there and rank 1 serves nothing
+  /// (it would fight rank 0 for the port), and both ranks train.
+  @Test func onlyRankZeroServesThePolicy() throws {
+    let dir = try temporaryDirectory("daemon-ranks-serve")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let servePort = try unusedLocalPort()
+    let ranks = try Self.ranks(
+      dir, runs: dir + "/runs", port: try unusedLocalPort(), extra: "serve: {enabled: true, port: \(servePort)}\n")
+    defer { for rank in ranks { rank.kill9() } }
+    let leader = try ranks[0].waitForStatus(timeout: 180, "rank 0 training and serving") { ranks[0].iteration($0) >= 2 }
+    #expect(leader["serve"]?["address"]?.string == "ws://127.0.0.1:\(servePort)")
+    let follower = try ranks[1].waitForStatus(timeout: 60, "rank 1 training") { ranks[1].iteration($0) >= 2 }
+    #expect(follower["serve"] == nil || follower["serve"] == .null, "\(String(describing: follower["serve"]))")
+    #expect(follower["error"] == nil || follower["error"] == .null)
   }
 }
