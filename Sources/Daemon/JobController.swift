@@ -33,10 +33,19 @@ final class JobController: @unchecked Sendable {
     case failed
   }
 
-  private enum Work {
+  private enum Work: Codable {
     case checkpoint
     case eval(split: String)
     case set(key: String, value: String)
+
+    /// The control command that asks for it.
+    var command: String {
+      switch self {
+      case .checkpoint: "checkpoint"
+      case .eval: "eval"
+      case .set: "set"
+      }
+    }
   }
 
   private let condition = NSCondition()
@@ -61,6 +70,8 @@ final class JobController: @unchecked Sendable {
   private var iterationsThisStart = 0
   private var lastMetrics: [String: Double] = [:]
   private var lastEval: [String: Double] = [:]
+  /// Each rank's metrics of the last iteration (a data-parallel job; rank 0 shows them).
+  private var rankStatus: [[String: Double]] = []
   private var history: [(step: Int, metrics: [String: Double])] = []
   private var placement: [String] = []
   private var store: CheckpointStore?
@@ -132,6 +143,7 @@ final class JobController: @unchecked Sendable {
       history = []
       lastMetrics = [:]
       lastEval = [:]
+      rankStatus = []
       iteration = 0
       environmentSteps = 0
       iterationsThisStart = 0
@@ -152,6 +164,7 @@ final class JobController: @unchecked Sendable {
   func pause() throws {
     try condition.withLock {
       guard active else { throw ControlFailure("no job is running") }
+      try refuseOnFollower("pause")
       pauseRequested = true
     }
   }
@@ -159,12 +172,14 @@ final class JobController: @unchecked Sendable {
   func resume() throws {
     try condition.withLock {
       guard active else { throw ControlFailure("no job is running") }
+      try refuseOnFollower("resume")
       pauseRequested = false
       condition.broadcast()
     }
   }
 
-  /// Asks the job to stop after its current iteration (with a checkpoint).
+  /// Asks the job to stop after its current iteration (with a checkpoint); on any rank of a
+  /// data-parallel job, every rank stops at the same iteration.
   func stop() throws {
     try condition.withLock {
       guard active else { throw ControlFailure("no job is running") }
@@ -186,6 +201,7 @@ final class JobController: @unchecked Sendable {
   func set(key: String, value: String) throws {
     try condition.withLock {
       guard active, let config = liveConfig else { throw ControlFailure("no job is running") }
+      try refuseOnFollower("set")
       liveConfig = try config.settingLive(key, to: value)
       queued.append(.set(key: key, value: value))
       condition.broadcast()
@@ -195,9 +211,18 @@ final class JobController: @unchecked Sendable {
   private func enqueue(_ work: Work) throws {
     try condition.withLock {
       guard active else { throw ControlFailure("no job is running") }
+      try refuseOnFollower(work.command)
       queued.append(work)
       condition.broadcast()
     }
+  }
+
+  /// Rank 0's control socket speaks for a data-parallel job: the other ranks would act on a
+  /// request alone and leave the ranks out of step. Call with `condition` held.
+  private func refuseOnFollower(_ command: String) throws {
+    guard let cluster = liveConfig?.cluster, cluster.rank != 0 else { return }
+    throw ControlFailure(
+      "this daemon is rank \(cluster.rank) of \(cluster.worldSize): send \(command) to rank 0's control socket, which speaks for every rank (stop works on any rank)")
   }
 
   /// Stops the job (if any) and waits until its final checkpoint is written.
@@ -241,6 +266,11 @@ final class JobController: @unchecked Sendable {
         "error": lastError.map(JSONValue.string) ?? .null,
       ]
       if let latest = store?.latest() { result["latest_checkpoint"] = .string(latest.path) }
+      if let cluster = liveConfig?.cluster, cluster.worldSize > 1 {
+        result["rank"] = .number(Double(cluster.rank))
+        result["world_size"] = .number(Double(cluster.worldSize))
+        if cluster.rank == 0 { result["ranks"] = .array(rankStatus.enumerated().map { Self.rankJSON($0.offset, $0.element) }) }
+      }
       if let policyServer { result["serve"] = policyServer.status() }
       if phase == .warmStart, let p = warmStart, let config = liveConfig {
         result["warm_start"] = .object([
@@ -250,6 +280,20 @@ final class JobController: @unchecked Sendable {
       }
       return .object(result)
     }
+  }
+
+  /// One rank's line in rank 0's status.
+  private static func rankJSON(_ rank: Int, _ metrics: [String: Double]) -> JSONValue {
+    func metric(_ key: String) -> JSONValue { metrics[key].flatMap { $0.isFinite ? JSONValue.number($0) : nil } ?? .null }
+    return .object([
+      "rank": .number(Double(rank)),
+      "environment_steps": metric("runner/environment_steps"),
+      "success_recent": metric("env/success_recent"),
+      "env_steps_per_second": metric("env/steps_per_second"),
+      "end_to_end_env_steps_per_second": metric("runner/env_steps_per_second"),
+      "step_seconds": metric("time/step"),
+      "actor_seconds": metric("time/actor_training"),
+    ])
   }
 
   func metrics(last: Int) -> [JSONValue] {
@@ -361,24 +405,51 @@ final class JobController: @unchecked Sendable {
     onFinish()
   }
 
-  /// Iterations, with queued work and pauses handled between them.
+  /// What the job does before its next iteration; with ranks, agreed by all of them.
+  private struct Decision: Codable {
+    var work: [Work]
+    var stop: Bool
+    var pause: Bool
+
+    /// Rank 0's work and pause (only rank 0 takes those requests), and a stop if any rank
+    /// asked for one: a SIGTERM to any rank stops every rank with a checkpoint.
+    static func agreed(_ all: [Decision]) -> Decision {
+      Decision(work: all[0].work, stop: all.contains(where: \.stop), pause: all[0].pause)
+    }
+  }
+
+  /// Iterations, with queued work and pauses handled between them. With ranks, rank 0 repeats a
+  /// pause's decision well within the collective timeout, so the other ranks wait through
+  /// pauses of any length instead of failing at the timeout.
   private func loop(_ run: RLRun) throws {
+    var paused = false
+    let heartbeat = run.config.cluster.collectiveTimeout / 3
     while true {
-      let (work, stop, pause) = condition.withLock { () -> ([Work], Bool, Bool) in
+      let mine = condition.withLock { () -> Decision in
         defer { queued = [] }
-        return (queued, stopRequested, pauseRequested)
+        return Decision(work: queued, stop: stopRequested, pause: pauseRequested)
       }
-      for item in work { try perform(item, run) }
-      if stop { return }
-      if pause {
-        setPhase(.paused)
-        logger.info("paused at iteration \(run.iteration)")
-        condition.withLock {
-          while pauseRequested && !stopRequested && queued.isEmpty { condition.wait() }
+      let decision = Decision.agreed(try run.gathered(mine, "all-gather of the control requests"))
+      for item in decision.work { try perform(item, run) }
+      if decision.stop { return }
+      if decision.pause {
+        if !paused || !decision.work.isEmpty {
+          setPhase(.paused)
+          logger.info("paused at iteration \(run.iteration)")
         }
-        if condition.withLock({ !pauseRequested }) { logger.info("resumed") }
+        paused = true
+        if run.isLeader {
+          let deadline = Date().addingTimeInterval(heartbeat)
+          condition.withLock {
+            while pauseRequested && !stopRequested && queued.isEmpty {
+              if run.group == nil { condition.wait() } else if !condition.wait(until: deadline) { break }
+            }
+          }
+        }
         continue
       }
+      if paused { logger.info("resumed") }
+      paused = false
       let maxEpochs = run.config.runner.maxEpochs
       if maxEpochs >= 0 && run.iteration >= maxEpochs { return }
       setPhase(.training)
@@ -398,6 +469,7 @@ final class JobController: @unchecked Sendable {
       let seconds = try run.saveCheckpoint(evalSuccess: condition.withLock { lastEval["eval/success_once"] })
       logger.info(Logger.Message(stringLiteral: String(format: "checkpoint of iteration %d requested: snapshot %.2f s, writing in the background", run.iteration, seconds)))
     case .eval(let split):
+      guard run.isLeader else { return }  // rank 0 evaluates; the others wait at the next collective
       setPhase(.evaluating)
       var section = run.config.env.eval
       if section.split != split {
@@ -414,6 +486,7 @@ final class JobController: @unchecked Sendable {
       onMetrics(run.iteration, metrics)
     case .set(let key, let value):
       try run.set(key, to: value)
+      condition.withLock { liveConfig = run.config }
       logger.info("set \(key) = \(value)")
     }
   }
@@ -424,6 +497,7 @@ final class JobController: @unchecked Sendable {
       environmentSteps = run.environmentSteps
       iterationsThisStart += 1
       lastMetrics = metrics
+      rankStatus = run.rankMetrics
       if let eval = metrics["eval/success_once"] { lastEval = ["eval/success_once": eval] }
       history.append((run.iteration, metrics))
       // The recent past for `rlinfctl metrics`; metrics.jsonl keeps everything.

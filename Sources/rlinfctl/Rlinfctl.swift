@@ -67,6 +67,13 @@ struct Rlinfctl: ParsableCommand {
         lines.append("throughput: \(plain(s["end_to_end_env_steps_per_second"] ?? .null)) env steps/s end to end (rollout alone \(plain(s["env_steps_per_second"] ?? .null))); last iteration's stage seconds: \(plain(s["stage_seconds"] ?? .null).replacingOccurrences(of: "\n", with: ", "))")
         for line in s["placement"]?.array ?? [] { lines.append("placement: \(plain(line))") }
         if let latest = s["latest_checkpoint"]?.string { lines.append("latest checkpoint: \(latest)") }
+        if let rank = s["rank"], let world = s["world_size"] {
+          lines.append("rank: \(plain(rank)) of \(plain(world))\(rank.number == 0 ? " (speaks for the job)" : "; control the job through rank 0")")
+        }
+        for r in s["ranks"]?.array ?? [] {
+          let field = { (key: String) in plain(r[key] ?? .null) }
+          lines.append("  rank \(field("rank")): environment steps \(field("environment_steps")), success \(field("success_recent")), \(field("end_to_end_env_steps_per_second")) env steps/s end to end (rollout alone \(field("env_steps_per_second"))), iteration \(field("step_seconds")) s (actor \(field("actor_seconds")) s)")
+        }
         if let v = s["serve"] {
           let field = { (key: String) in plain(v[key] ?? .null) }
           lines.append("serving: \(field("address")) (\(field("weights")) weights, version \(field("policy_version")), step \(field("training_step"))), \(field("clients")) clients, \(field("requests")) replies, \(field("refusals")) refused, latency p50 \(field("latency_p50_ms")) ms, p99 \(field("latency_p99_ms")) ms")

@@ -81,4 +81,60 @@ import Testing
     #expect(follower["serve"] == nil || follower["serve"] == .null, "\(String(describing: follower["serve"]))")
     #expect(follower["error"] == nil || follower["error"] == .null)
   }
+
+  /// Rank 0's control socket speaks for the job: its status lists every rank; the other rank
+  /// refuses the commands rank 0 takes; a pause holds both ranks past the collective timeout; a
+  /// checkpoint and a live change asked for while paused reach both ranks; a stop sent to rank 1
+  /// stops both at the same iteration.
+  @Test func rankZeroControlsEveryRank() throws {
+    let dir = try temporaryDirectory("daemon-ranks-control")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let runs = dir + "/runs"
+    let ranks = try Self.ranks(dir, runs: runs, port: try unusedLocalPort())
+    defer { for rank in ranks { rank.kill9() } }
+    let training = try ranks[0].waitForStatus(timeout: 180, "an iteration on two ranks") { ranks[0].iteration($0) >= 1 }
+    let lines = training["ranks"]?.array ?? []
+    #expect(lines.map { $0["rank"]?.number } == [0, 1], "\(training)")
+    #expect(lines.allSatisfy { ($0["env_steps_per_second"]?.number ?? 0) > 0 && ($0["environment_steps"]?.number ?? 0) > 0 })
+    #expect(training["world_size"]?.number == 2)
+    let text = try runProgram(try builtProduct("rlinfctl"), ["status", "--socket", ranks[0].socket])
+    #expect(text.contains("rank: 0 of 2 (speaks for the job)") && text.contains("\n  rank 1: environment steps "), "\(text)")
+
+    let refused = try ranks[1].request(.pause)
+    #expect(!refused.ok && refused.error!.contains("rank 1 of 2") && refused.error!.contains("rank 0"), "\(refused)")
+    #expect(try !ranks[1].request(.checkpoint).ok)
+
+    #expect(try ranks[0].request(.pause).ok)
+    let paused = try ranks[0].waitForStatus("rank 0 paused") { $0["phase"]?.string == "paused" }
+    let at = ranks[0].iteration(paused)
+    try ranks[1].waitForStatus("rank 1 paused at the same iteration") { $0["phase"]?.string == "paused" && ranks[1].iteration($0) == at }
+    // Longer than the 10 s collective timeout: rank 0 keeps rank 1 waiting, neither fails.
+    let until = Date().addingTimeInterval(13)
+    while Date() < until {
+      for rank in ranks {
+        let status = try rank.request(.status).result!
+        #expect(status["phase"]?.string == "paused" && rank.iteration(status) == at && status["error"] == .null, "\(status)")
+      }
+      usleep(500_000)
+    }
+    #expect(try ranks[0].request(.set, ["key": .string("actor.optim.lr"), "value": .string("1.5e-5")]).ok)
+    #expect(try ranks[0].request(.checkpoint).ok)
+    for rank in ranks {
+      try rank.waitForLog("the live change on both ranks") { $0.contains("set actor.optim.lr = 1.5e-5") }
+      try rank.waitForLog("the requested checkpoint on both ranks") { $0.contains("checkpoint of iteration \(at) requested") }
+    }
+    #expect(try ranks[0].request(.resume).ok)
+    try ranks[0].waitForStatus("training again") { ranks[0].iteration($0) > at + 1 }
+    let metrics = try ranks[0].request(.metrics, ["last": .number(1)]).result!.array!.last!
+    #expect(metrics["metrics"]?["train/actor/lr"]?.number == 1.5e-5)
+
+    #expect(try ranks[1].request(.stop).ok)
+    var finished: [Int] = []
+    for rank in ranks {
+      let status = try rank.waitForStatus("finished") { $0["phase"]?.string == "finished" }
+      #expect(status["error"] == .null)
+      finished.append(rank.iteration(status))
+    }
+    #expect(finished[0] == finished[1] && finished[0] > at + 1, "\(finished)")
+  }
 }

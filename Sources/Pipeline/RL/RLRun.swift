@@ -58,6 +58,9 @@ public final class RLRun {
 
   /// The YAML the job was started from (saved in every checkpoint as job.yaml), if known.
   public let configText: String?
+  /// The last iteration's metrics of each rank, in rank order, before they were reduced into
+  /// one record (empty in a single-process job).
+  public private(set) var rankMetrics: [[String: Double]] = []
   /// Live changes applied so far, in order (appended to job.yaml in checkpoints).
   public private(set) var liveChanges: [(key: String, value: String)] = []
 
@@ -207,7 +210,10 @@ public final class RLRun {
       reportedWorkerFailures = failures.count
     }
     if let paused = collector.robotPausedSeconds { metrics["env/operator_paused_seconds"] = paused }
-    if let group { metrics = try RankMetrics.reduce(metrics, over: group) }
+    if let group {
+      rankMetrics = try RankMetrics.gather(metrics, over: group)
+      metrics = RankMetrics.reduce(rankMetrics)
+    }
     let r = config.runner
     // Rank 0 evaluates; the others wait for it at the next collective.
     if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 && isLeader {

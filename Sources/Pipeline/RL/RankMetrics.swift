@@ -11,11 +11,16 @@ enum RankMetrics {
     "env/worker_restarts", "train/actor/trained_samples",
   ]
 
-  static func reduce(_ metrics: [String: Double], over group: ProcessGroup) throws -> [String: Double] {
+  /// Every rank's metrics, in rank order.
+  static func gather(_ metrics: [String: Double], over group: ProcessGroup) throws -> [[String: Double]] {
     let mine = Array(try JSONEncoder().encode(metrics))
-    let all = try group.allGather(bytes: mine, "all-gather of the iteration's metrics").map {
+    return try group.allGather(bytes: mine, "all-gather of the iteration's metrics").map {
       try JSONDecoder().decode([String: Double].self, from: Data($0))
     }
+  }
+
+  /// One record from every rank's metrics (from `gather`).
+  static func reduce(_ all: [[String: Double]]) -> [String: Double] {
     var out: [String: Double] = [:]
     for key in Set(all.flatMap(\.keys)) {
       let values = all.compactMap { $0[key] }
@@ -27,7 +32,7 @@ enum RankMetrics {
         out[key] = values.reduce(0, +) / Double(values.count)
       }
     }
-    out["runner/ranks"] = Double(group.worldSize)
+    out["runner/ranks"] = Double(all.count)
     return out
   }
 }
