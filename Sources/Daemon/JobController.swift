@@ -469,7 +469,6 @@ final class JobController: @unchecked Sendable {
       let seconds = try run.saveCheckpoint(evalSuccess: condition.withLock { lastEval["eval/success_once"] })
       logger.info(Logger.Message(stringLiteral: String(format: "checkpoint of iteration %d requested: snapshot %.2f s, writing in the background", run.iteration, seconds)))
     case .eval(let split):
-      guard run.isLeader else { return }  // rank 0 evaluates; the others wait at the next collective
       setPhase(.evaluating)
       var section = run.config.env.eval
       if section.split != split {
@@ -477,7 +476,9 @@ final class JobController: @unchecked Sendable {
         section.tasks = []  // the split's own tasks
       }
       let embedded = section.simulatorType == "embedded"
-      let result = try run.evaluate(section, video: embedded ? try run.videoPath(split: split) : nil)
+      // Every rank runs its share; rank 0 reports the whole evaluation.
+      let result = try run.evaluate(section, video: embedded && run.isLeader ? try run.videoPath(split: split) : nil)
+      guard run.isLeader else { return }
       let table = try run.writeEvaluationTable(result, section: section)
       logger.info("evaluation table: \(table).md")
       let metrics = result.metrics(prefix: "eval/\(split)")

@@ -49,7 +49,7 @@ import Torch
     let m = ranks[0].metrics
     #expect(m["runner/ranks"] == 2)
     #expect(m["runner/environment_steps"] == Double(4 * 8), "both ranks: 2 envs x 8 steps each")
-    #expect(m["eval/success_once"] != nil && ranks[1].metrics["eval/success_once"] == nil, "rank 0 evaluates")
+    #expect(m["eval/success_once"] != nil && ranks[1].metrics["eval/success_once"] == nil, "rank 0 records the evaluation")
     let lines = try String(contentsOfFile: dir + "/gae/metrics.jsonl", encoding: .utf8).split(separator: "\n")
     #expect(lines.count == 1)
 

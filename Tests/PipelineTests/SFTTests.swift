@@ -118,4 +118,30 @@ import Torch
     }
     #expect(try evaluate(SerialWork()) == evaluate(pool))
   }
+
+  /// The ranks of a job each evaluate a shard of the episodes: the shards' results, merged, are
+  /// the whole evaluation's, per task and outcome (4 shards of 6 episodes: 1, 2, 1, 2 each).
+  @Test func shardsOfAnEvaluationMergeIntoTheWhole() throws {
+    let tokenizer = try TinyTokenizer.train()
+    var config = VLAConfig.tiny(head: .oft, numActionChunks: 4, textVocabulary: tokenizer.vocabularySize, proprioDim: 8)
+    config.vision[0].depth = 2
+    config.llm.numHiddenLayers = 2
+    let policy = try VLAPolicy(config: config, tokenizer: tokenizer, generator: Generator(seed: 4))
+    func evaluate(_ shard: ClosedLoopEvaluation.Shard) throws -> ClosedLoopEvaluation.Result {
+      try ClosedLoopEvaluation.run(
+        policy: policy, tasks: ["pick-red-cube", "pick-blue-cylinder", "push-red-cube-green-marker"], episodesPerTask: 2, wristCamera: true,
+        maxEpisodeSteps: 12, shard: shard)
+    }
+    let whole = try evaluate(.whole)
+    let shards = try (0..<4).map { try evaluate(ClosedLoopEvaluation.Shard(index: $0, count: 4)) }
+    #expect(shards.map(\.episodes) == [1, 2, 1, 2])
+    let merged = ClosedLoopEvaluation.Result.merged(shards)
+    #expect(merged.episodes == 6 && whole.episodes == 6)
+    for (task, outcome) in whole.perTask {
+      let m = merged.perTask[task]
+      #expect(m?.episodes == outcome.episodes && m?.successes == outcome.successes && m?.outcomes == outcome.outcomes, "\(task)")
+      #expect(m?.targetOutOfViewAtStart == outcome.targetOutOfViewAtStart && m?.wrongObjects == outcome.wrongObjects, "\(task)")
+    }
+    #expect(try evaluate(ClosedLoopEvaluation.Shard(index: 0, count: 8)).episodes == 0, "8 shards of 6: some are empty")
+  }
 }

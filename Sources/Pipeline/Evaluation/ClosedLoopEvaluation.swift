@@ -10,7 +10,7 @@ public enum ClosedLoopEvaluation {
   public static let splitNames = Split.allCases.map(\.rawValue)
 
   /// One task's episodes: how many succeeded at some step (success_once) and at their end.
-  public struct TaskOutcome: Sendable {
+  public struct TaskOutcome: Sendable, Codable {
     public var successes = 0
     public var successesAtEnd = 0
     public var episodes = 0
@@ -27,9 +27,27 @@ public enum ClosedLoopEvaluation {
     }
   }
 
-  public struct Result: Sendable {
+  public struct Result: Sendable, Codable {
     public let perTask: [String: TaskOutcome]
     public init(perTask: [String: TaskOutcome]) { self.perTask = perTask }
+
+    /// The results of disjoint sets of episodes (the shards of one evaluation) as one.
+    public static func merged(_ parts: [Result]) -> Result {
+      var perTask: [String: TaskOutcome] = [:]
+      for part in parts {
+        for (task, o) in part.perTask {
+          var sum = perTask[task] ?? TaskOutcome()
+          sum.successes += o.successes
+          sum.successesAtEnd += o.successesAtEnd
+          sum.episodes += o.episodes
+          sum.targetOutOfViewAtStart += o.targetOutOfViewAtStart
+          sum.outcomes.merge(o.outcomes, uniquingKeysWith: +)
+          sum.wrongObjects.merge(o.wrongObjects, uniquingKeysWith: +)
+          perTask[task] = sum
+        }
+      }
+      return Result(perTask: perTask)
+    }
     /// Episodes over all tasks.
     public var episodes: Int { perTask.values.reduce(0) { $0 + $1.episodes } }
     /// success_once over all tasks.
@@ -42,16 +60,37 @@ public enum ClosedLoopEvaluation {
     }
   }
 
-  /// `episodesPerTask` episodes of each task, reset-state ids from `seed`. With `video`, a GIF of
-  /// the first four environments is written there. The policy's batch is split over `work`'s
-  /// workers (each sampling with its own generator, so sampled results depend on their number).
+  /// The part of an evaluation one rank of a job runs: shard `index` of `count` takes the
+  /// `index`-th contiguous slice of the environments, each with the reset state it has in the
+  /// whole evaluation, so the shards' results merge into the whole evaluation's.
+  public struct Shard: Sendable {
+    public var index: Int
+    public var count: Int
+    public static let whole = Shard(index: 0, count: 1)
+    public init(index: Int, count: Int) {
+      self.index = index
+      self.count = count
+    }
+
+    /// This shard's environments of `n`.
+    func range(of n: Int) -> Range<Int> { (index * n / count)..<((index + 1) * n / count) }
+  }
+
+  /// `episodesPerTask` episodes of each task, reset-state ids from `seed`; with `shard`, only
+  /// that shard's episodes. With `video`, a GIF of the first four environments is written there
+  /// (by shard 0). The policy's batch is split over `work`'s workers (each sampling with its own
+  /// generator, so sampled results depend on their number).
   public static func run(
     policy: VLAPolicy, tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, seed: UInt64 = 1000,
     threads: Int = 2, sampling: SamplingSettings = SamplingSettings(greedy: true), wristCamera: Bool = false,
-    maxEpisodeSteps: Int? = nil, video: String? = nil, work: ParallelWork = SerialWork()
+    maxEpisodeSteps: Int? = nil, video: String? = nil, work: ParallelWork = SerialWork(), shard: Shard = .whole
   ) throws -> Result {
+    let everyEpisode = tasks.flatMap { Array(repeating: $0, count: episodesPerTask) }
+    let mine = shard.range(of: everyEpisode.count)
+    guard !mine.isEmpty else { return Result(perTask: [:]) }
+    let video = shard.index == 0 ? video : nil
     var config = TabletopConfig()
-    config.tasks = tasks.flatMap { Array(repeating: $0, count: episodesPerTask) }
+    config.tasks = Array(everyEpisode[mine])
     config.numEnvs = config.tasks.count
     config.split = split
     config.imageSize = policy.config.imageSize
@@ -62,6 +101,7 @@ public enum ClosedLoopEvaluation {
     config.thirdPersonCamera = !wristCamera || video != nil  // the video shows both cameras
     config.maxEpisodeSteps = maxEpisodeSteps
     let env = try TabletopEnv(config: config)
+    if mine.lowerBound > 0 { try env.reset(stateIDs: Array(mine)) }  // the states of the whole evaluation
     // The policy sees one camera: the third-person view, or the wrist view.
     let observed = try ObservationViews(env: env, wrist: wristCamera)
     let state = policy.config.proprioDim > 0 ? observed.state : nil

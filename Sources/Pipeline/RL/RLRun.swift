@@ -215,15 +215,17 @@ public final class RLRun {
       metrics = RankMetrics.reduce(rankMetrics)
     }
     let r = config.runner
-    // Rank 0 evaluates; the others wait for it at the next collective.
-    if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 && isLeader {
+    // Every rank evaluates its share of the episodes; rank 0 records the whole evaluation.
+    if r.valCheckInterval > 0 && iteration % r.valCheckInterval == 0 {
       let eval = config.env.eval
-      let video = try videoPath(split: eval.split)
+      let video = isLeader ? try videoPath(split: eval.split) : nil
       let result = try actorThread.run { try self.evaluate(eval, video: video) }
-      metrics.merge(result.metrics(prefix: "eval")) { $1 }
-      try writeEvaluationTable(result, section: eval)
-      metrics["time/eval"] = clock.lap()
-      metrics["cores/eval"] = clock.cores
+      if isLeader {
+        metrics.merge(result.metrics(prefix: "eval")) { $1 }
+        try writeEvaluationTable(result, section: eval)
+        metrics["time/eval"] = clock.lap()
+        metrics["cores/eval"] = clock.cores
+      }
     }
     if r.saveInterval > 0 && iteration % r.saveInterval == 0 {
       metrics["time/checkpoint_snapshot"] = try saveCheckpoint(evalSuccess: metrics["eval/success_once"])
@@ -244,12 +246,14 @@ public final class RLRun {
   }
 
   /// With `runner.val_before_train`, on a fresh run (iteration 0): evaluates the starting policy
-  /// on env.eval and records it as step 0 (eval/*, its table); nil otherwise.
+  /// on env.eval and records it as step 0 (eval/*, its table); nil otherwise. With ranks, every
+  /// rank calls it and rank 0 records (the others get nil).
   public func evaluateBeforeTraining() throws -> [String: Double]? {
-    guard config.runner.valBeforeTrain && iteration == 0 && isLeader else { return nil }
+    guard config.runner.valBeforeTrain && iteration == 0 else { return nil }
     var clock = Clock()
     let eval = config.env.eval
     let result = try actorThread.run { try self.evaluate(eval) }
+    guard isLeader else { return nil }
     var metrics = result.metrics(prefix: "eval")
     metrics["time/eval"] = clock.lap()
     metrics["cores/eval"] = clock.cores
@@ -294,12 +298,21 @@ public final class RLRun {
 
   /// Closed-loop evaluation on an env section's tasks and split (one episode per env), sampling
   /// at `temperature_eval` (greedy at 0). With `video`, a GIF of the first episodes is saved there.
+  /// With ranks, every rank calls it and each gets the whole result: on the embedded simulator
+  /// each rank runs its shard of the episodes; a Python benchmark is evaluated by rank 0.
   public func evaluate(_ e: EnvConfig, video: String? = nil) throws -> ClosedLoopEvaluation.Result {
+    let mine = try evaluateShard(e, video: video)
+    return group == nil ? mine : ClosedLoopEvaluation.Result.merged(try gathered(mine, "all-gather of the evaluation results"))
+  }
+
+  /// This rank's part of `evaluate`.
+  private func evaluateShard(_ e: EnvConfig, video: String?) throws -> ClosedLoopEvaluation.Result {
     let s = config.algorithm.sampling
     let sampling = s.temperatureEval == 0 ? SamplingSettings(greedy: true) : SamplingSettings(temperature: s.temperatureEval, topK: s.topK)
     if e.simulatorType != "embedded" {
       // Every task (a LIBERO suite name: each of its tasks) with total_num_envs / tasks episodes,
       // reset states 0, 1, ... (LIBERO: its fixed init states; ManiSkill: fixed seeds).
+      guard isLeader else { return ClosedLoopEvaluation.Result(perTask: [:]) }
       let tasks = e.workerTasks
       let specs = tasks.map { task -> WorkerSpec in
         var spec = RolloutCollector.workerSpec(e, task: task, numEnvs: max(1, e.totalNumEnvs / tasks.count), policy: policy)
@@ -313,7 +326,7 @@ public final class RLRun {
     return try ClosedLoopEvaluation.run(
       policy: policy, tasks: tasks, episodesPerTask: max(1, e.totalNumEnvs / tasks.count), split: split,
       seed: UInt64(e.seed) &+ 1000, threads: e.numThreads, sampling: sampling, wristCamera: e.useWristImage, maxEpisodeSteps: e.maxEpisodeSteps,
-      video: video, work: trainer.work)
+      video: video, work: trainer.work, shard: ClosedLoopEvaluation.Shard(index: rank.index, count: rank.of))
   }
 
   /// Writes `<run>/eval/step_<N>_<split or simulator>.md` and `.json` (success and, on the
