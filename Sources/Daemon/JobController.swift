@@ -398,8 +398,11 @@ final class JobController: @unchecked Sendable {
     }
     // Before the final phase: `shutdown()` returns on that phase, and the daemon may exit then.
     if let server = condition.withLock({ () -> JobPolicyServer? in defer { policyServer = nil }; return policyServer }) {
-      server.stop()
-      logger.info("policy server closed")
+      if server.stop() {
+        logger.info("policy server closed")
+      } else {
+        logger.error("policy server on \(server.address) did not close within 30 s; going on without it")
+      }
     }
     setPhase(outcome)
     onFinish()

@@ -50,11 +50,16 @@ final class JobPolicyServer: @unchecked Sendable {
     try engine.replace(with: policy, trainingStep: step)
   }
 
-  /// Stops accepting clients and closes the server.
-  func stop() {
-    let server = self.server
-    try? Self.blocking { await server.shutdown() }
+  /// Stops accepting clients and closes the server; false when it did not close within
+  /// `seconds` (the daemon then goes on to exit rather than hang on it).
+  func stop(within seconds: Double = 30) -> Bool {
+    let server = self.server, done = DispatchSemaphore(value: 0)
+    Task.detached {
+      await server.shutdown()
+      done.signal()
+    }
     serving.cancel()
+    return done.wait(timeout: .now() + seconds) == .success
   }
 
   /// For `rlinfctl status`.

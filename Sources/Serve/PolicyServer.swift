@@ -55,10 +55,17 @@ public final class PolicyServer: Sendable {
     group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     let expected = config.apiKey.map { "Api-Key " + $0 }
     let maxBytes = config.maxMessageBytes
+    // Every accepted connection, from its first moment: one that never finishes its handshake
+    // (a port scanner, a stray client that sends nothing) must still close at shutdown.
+    let lifecycle = NIOLockedValueBox(Lifecycle())
+    self.lifecycle = lifecycle
     listener = try await ServerBootstrap(group: group)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .bind(host: config.host, port: config.port) { channel in
-        channel.eventLoop.makeCompletedFuture {
+        let id = ObjectIdentifier(channel)
+        lifecycle.withLockedValue { $0.connections[id] = channel }
+        channel.closeFuture.whenComplete { _ in _ = lifecycle.withLockedValue { $0.connections.removeValue(forKey: id) } }
+        return channel.eventLoop.makeCompletedFuture {
           let upgrader = NIOTypedWebSocketServerUpgrader<Connection>(
             maxFrameSize: maxBytes,
             shouldUpgrade: { channel, head in
@@ -91,8 +98,15 @@ public final class PolicyServer: Sendable {
   /// Serves until `shutdown()`; one client's failure never ends the others. Returns once every
   /// connection has ended, with the event loops stopped.
   public func run() async throws {
-    lifecycle.withLockedValue { $0.running = true }
+    // A shutdown that came first (a job that ended before this task got a thread) already
+    // stopped the event loops: there is nothing left to serve.
+    let starts = lifecycle.withLockedValue { state -> Bool in
+      if state.stopped { return false }
+      state.running = true
+      return true
+    }
     defer { finish() }
+    guard starts else { return }
     try await withTaskExecutorPreference(executor) {
       try await withThrowingDiscardingTaskGroup { tasks in
         try await listener.executeThenClose { inbound in
@@ -106,13 +120,21 @@ public final class PolicyServer: Sendable {
     try? await group.shutdownGracefully()
   }
 
+  /// Connections accepted and not closed yet, handshakes under way included.
+  public var openConnections: Int { lifecycle.withLockedValue { $0.connections.count } }
+
   /// Stops accepting, closes every connection, and waits for `run()` to end (or stops the event
-  /// loops itself when it never ran).
+  /// loops itself when `run()` has not started; it then returns at once when it does).
   public func shutdown() async {
     try? await listener.channel.close()
-    let (running, open) = lifecycle.withLockedValue { ($0.running, Array($0.connections.values)) }
+    let (running, open) = lifecycle.withLockedValue { state in
+      state.stopped = true
+      return (state.running, Array(state.connections.values))
+    }
     for channel in open { channel.close(promise: nil) }
     guard running else {
+      // The listener's stream ends on its event loop: consume it before that loop stops.
+      try? await listener.executeThenClose { _ in }
       try? await group.shutdownGracefully()
       return
     }
@@ -135,26 +157,20 @@ public final class PolicyServer: Sendable {
     for done in waiting { done.resume() }
   }
 
-  /// Whether `run()` runs or ended, who waits for its end, and the open connections.
+  /// Whether `run()` runs or ended, whether `shutdown()` came, who waits for the end, and the
+  /// open connections.
   private struct Lifecycle {
     var running = false
+    var stopped = false
     var finished = false
     var waiting: [CheckedContinuation<Void, Never>] = []
     var connections: [ObjectIdentifier: any Channel] = [:]
   }
-  private let lifecycle = NIOLockedValueBox(Lifecycle())
+  private let lifecycle: NIOLockedValueBox<Lifecycle>
 
   private func serve(_ connection: EventLoopFuture<Connection>) async {
     do {
-      let accepted = try await connection.get()
-      let channel: any Channel = switch accepted {
-      case .websocket(let c): c.channel
-      case .http(let c): c.channel
-      }
-      let id = ObjectIdentifier(channel)
-      lifecycle.withLockedValue { $0.connections[id] = channel }
-      defer { _ = lifecycle.withLockedValue { $0.connections.removeValue(forKey: id) } }
-      switch accepted {
+      switch try await connection.get() {
       case .websocket(let channel): try await serveWebSocket(channel)
       case .http(let channel): try await serveHTTP(channel)
       }

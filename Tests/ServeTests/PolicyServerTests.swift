@@ -5,6 +5,10 @@ import TestSupport
 import Testing
 import Torch
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The policy server driven by the real openpi-client (and raw websockets for what that client
 /// never sends), its actions checked against the same policy called directly.
 @Suite(.serialized) struct PolicyServerTests {
@@ -171,5 +175,59 @@ import Torch
     config.host = "0.0.0.0"
     config.port = 0
     await #expect(throws: BadRequest.self) { _ = try await PolicyServer(engine: PolicyEngine(policy: try Self.policy(seed: 11), trainingStep: 0), config: config) }
+  }
+
+  /// A client that connects and never sends a byte (a port probe, a stray process that found
+  /// the port) neither counts as served nor holds up shutdown, which closes it with the rest.
+  @Test func aSilentConnectionDoesNotHoldUpShutdown() async throws {
+    var config = PolicyServerConfig()
+    config.port = 0
+    let server = try await PolicyServer(engine: PolicyEngine(policy: try Self.policy(seed: 12), trainingStep: 0), config: config)
+    let running = Task { try await server.run() }
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    #expect(connected == 0)
+    let accepted = Date().addingTimeInterval(30)
+    while server.openConnections == 0 && Date() < accepted { try await Task.sleep(nanoseconds: 10_000_000) }
+    #expect(server.openConnections == 1, "the server accepted the silent connection")
+    let stopped = await Self.finishes(within: 30) { await server.shutdown() }
+    #expect(stopped, "shutdown returned with the silent connection open")
+    if stopped { _ = await running.result }
+    var byte: UInt8 = 0
+    #expect(read(fd, &byte, 1) == 0, "the server closed the silent connection")
+  }
+
+  /// A job can end before the serving task got a thread: `run()` after `shutdown()` returns.
+  @Test func runAfterShutdownReturnsAtOnce() async throws {
+    var config = PolicyServerConfig()
+    config.port = 0
+    let server = try await PolicyServer(engine: PolicyEngine(policy: try Self.policy(seed: 13), trainingStep: 0), config: config)
+    await server.shutdown()
+    let returned = await Self.finishes(within: 30) { _ = try? await server.run() }
+    #expect(returned, "run() after shutdown() still waits")
+  }
+
+  /// Whether `body` ends within `seconds`; a body that never ends is left behind (a task
+  /// group would wait for it), so a hang fails the test instead of stalling the suite.
+  static func finishes(within seconds: Double, _ body: @escaping @Sendable () async -> Void) async -> Bool {
+    let ended = Flag()
+    Task.detached { await body(); ended.set() }
+    let deadline = Date().addingTimeInterval(seconds)
+    while !ended.isSet && Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
+    return ended.isSet
+  }
+
+  final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
   }
 }
