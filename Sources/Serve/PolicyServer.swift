@@ -37,7 +37,8 @@ public final class PolicyServer: Sendable {
   public let port: Int
   private let listener: NIOAsyncChannel<EventLoopFuture<Connection>, Never>
   private let group: MultiThreadedEventLoopGroup
-  /// Where the connections' tasks run (a thread of the server's own).
+  /// Where the accept loop runs (a thread of the server's own; not an event loop, since the
+  /// loop ends by stopping the event loops).
   private let executor = SerialThreadExecutor(name: "rlinf-serve-connections")
 
   enum Connection: Sendable {
@@ -111,7 +112,8 @@ public final class PolicyServer: Sendable {
       try await withThrowingDiscardingTaskGroup { tasks in
         try await listener.executeThenClose { inbound in
           for try await connection in inbound {
-            tasks.addTask(executorPreference: executor) { await self.serve(connection) }
+            // On the connection's own event loop (the future completes there).
+            tasks.addTask(executorPreference: EventLoopTaskExecutor(loop: connection.eventLoop)) { await self.serve(connection) }
           }
         }
       }

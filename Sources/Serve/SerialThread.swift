@@ -3,9 +3,9 @@ import Torch
 
 /// One long-lived thread that runs work items in order. The server's own threads: the policy's
 /// forwards and weight swaps run on one (which keeps the libtorch thread count set at its start,
-/// held per thread), the connections' tasks on another (`SerialThreadExecutor`), so serving never
+/// held per thread), the accept loop on another (`SerialThreadExecutor`), so serving never
 /// waits for a dispatch queue's or Swift's shared task pool, which busy code elsewhere in the
-/// process may hold.
+/// process may hold. (The connections' tasks run on their event loops.)
 final class SerialThread: @unchecked Sendable {
   /// What the thread itself holds: its queue, not this object, so dropping the last reference
   /// to a SerialThread ends its thread.
