@@ -4,7 +4,8 @@ import Foundation
 ///
 /// ```yaml
 /// cluster:
-///   placement_mode: hybrid          # optional: derived from the placement when absent
+///   placement_mode: hybrid          # optional: derived from the placement when absent;
+///                                   # auto: measured and chosen at the start (env, rollout unset)
 ///   component_placement:
 ///     env: "0"                      # short form: the cores ("all", "0-3", "0,2")
 ///     rollout: {cores: "1", threads: 1, device: cpu}
@@ -54,6 +55,9 @@ public enum PlacementMode: String, Sendable, CaseIterable {
   /// Env and rollout on disjoint cores, the batch split into `rollout.pipeline_stage_num`
   /// sub-batches: sub-batch s is simulated while sub-batch s + 1 is inferred.
   case hybrid
+  /// Chosen by measurement when the run starts (`AutoPlacement`): each candidate placement
+  /// collects a few windows and the fastest is kept. Never the mode of a resolved `Placement`.
+  case auto
 }
 
 /// The resources of one component.

@@ -140,7 +140,7 @@ extension TrainingConfig {
   private static let clusterKnobs: [Knob] = [
     .field("cluster.placement_mode", \.cluster.placementMode,
            defaultNote: "null: collocated when env and rollout share cores, else hybrid with pipeline_stage_num > 1, else disaggregated",
-           "collocated, disaggregated or hybrid"),
+           "collocated, disaggregated or hybrid; auto: each candidate placement collects a few windows at the start and the fastest is kept"),
     .structured("cluster.component_placement", \.cluster.components, spelling: "a mapping of components to core lists or {cores, threads, device, numa_node}",
                 text: describePlacement, read: readPlacement, "where env, rollout and actor run (none: every component on every core)"),
     .field("cluster.world_size", \.cluster.worldSize, check: Rule.atLeastOne,

@@ -86,7 +86,8 @@ extension TrainingConfig {
       if !ok { throw ConfigError(key, problem()) }
     }
     for component in Component.allCases {
-      if !cluster.components.isEmpty {
+      // With auto only the actor may be placed; the measurement places env and rollout.
+      if !cluster.components.isEmpty && placementMode != .auto {
         try require(cluster.components[component] != nil, "cluster.component_placement.\(component.rawValue)",
                     "missing: a placement must give every component (env, rollout, actor) its resources")
       }
@@ -105,6 +106,13 @@ extension TrainingConfig {
     let mode = placementMode
     let env = cluster.placement(of: .env).cores, roll = cluster.placement(of: .rollout).cores
     switch mode {
+    case .auto:
+      try require(cluster.worldSize == 1, "cluster.placement_mode",
+                  "auto profiles the placements of one process; give the \(cluster.worldSize) ranks a manual placement")
+      try require(cluster.components[.env] == nil && cluster.components[.rollout] == nil, "cluster.component_placement",
+                  "auto chooses where env and rollout run: leave them out (the actor may be placed)")
+      try require(self.env.train.simulatorType == "embedded", "cluster.placement_mode",
+                  "auto profiles the embedded simulator; \(self.env.train.simulatorType) workers take too long to start once per candidate: place them by hand")
     case .collocated:
       try require(env == roll, "cluster.placement_mode", "collocated runs env and rollout on the same cores, but env has \(env.map { "\($0)" } ?? "all") and rollout \(roll.map { "\($0)" } ?? "all")")
     case .disaggregated, .hybrid:

@@ -343,7 +343,7 @@ final class JobController: @unchecked Sendable {
       }
       setPhase(.starting)
       let logger = self.logger
-      let run = try RLRun(config: config, resume: true, configText: text) { step, result in
+      let run = try RLRun(config: config, resume: true, configText: text, progress: { logger.info("\($0)") }) { step, result in
         switch result {
         case .success(let path):
           logger.info("checkpoint written", metadata: ["step": "\(step)", "path": "\(path)"])
@@ -367,6 +367,7 @@ final class JobController: @unchecked Sendable {
       } else {
         logger.info("job \(name): started fresh, \(run.policy.parameterCount) parameters, \(run.collector.numEnvs) environments")
       }
+      for line in run.placementReport { logger.info("auto placement: \(line)") }
       for line in run.placement.summary { logger.info("placement: \(line)") }
       if config.serve.enabled && run.isLeader {
         // One server per job: the other ranks hold the same weights.

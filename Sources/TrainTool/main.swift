@@ -43,8 +43,9 @@ struct RlinfTrain: ParsableCommand {
     }
     if evalFirst { training.runner.valBeforeTrain = true }
     try training.validate()
-    let job = try RLRun(config: training, configText: try? String(contentsOfFile: config, encoding: .utf8))
+    let job = try RLRun(config: training, configText: try? String(contentsOfFile: config, encoding: .utf8), progress: { print($0) })
     let a = training.algorithm
+    for line in job.placementReport { print("auto placement: " + line) }
     for line in job.placement.summary { print("placement: " + line) }
     for note in job.collector.stages.notes { print("placement note: " + note) }
     print("\(a.advType == .gae ? "PPO" : "GRPO") on \(training.env.train.totalNumEnvs) envs, \(job.policy.config.head.rawValue) K=\(job.policy.config.numActionChunks), \(job.policy.parameterCount) parameters -> \(job.directory)")

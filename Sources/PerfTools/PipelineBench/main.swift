@@ -1,5 +1,6 @@
 // bench-pipeline-swift: rollout throughput of each placement mode, on balanced synthetic stages
-// and on the embedded simulator with the tiny OFT policy, plus the ring alone. Run through
+// and on the embedded simulator with the tiny OFT policy, plus the ring alone, and the automatic
+// placement's choice measured beside the best manual placement. Run through
 // tools/bench-pipeline, which builds it in release mode.
 import CSys
 import Config
@@ -114,12 +115,9 @@ embedded.actor.globalBatchSize = 32
 embedded.actor.microBatchSize = 32
 let envSteps = embedded.env.train.totalNumEnvs * embedded.env.train.maxStepsPerRolloutEpoch
 print("\nembedded simulator + tiny OFT policy (\(configPath): \(embedded.env.train.totalNumEnvs) envs x \(embedded.env.train.maxStepsPerRolloutEpoch) steps) ...")
-var embeddedRows: [(String, Double, StageTimes)] = []
-for (label, mode, s, threads) in [
-  ("collocated, S=1", PlacementMode.collocated, 1, 2), ("collocated, S=2", .collocated, 2, 2), ("collocated 1 thread", .collocated, 2, 1),
-  ("disaggregated", .disaggregated, 1, 1), ("hybrid, S=2", .hybrid, 2, 1), ("hybrid, S=4", .hybrid, 4, 1),
-] {
-  let job = try RLRun(config: placed(embedded, mode, subBatches: s, threads: threads))
+/// Rollout env steps/s of a placed config: the best of 3 windows after a warm-up.
+func embeddedRate(_ config: TrainingConfig) throws -> (Double, StageTimes) {
+  let job = try RLRun(config: config)
   let policy = job.weightSync.rolloutPolicy, sampling = job.trainer.trainSampling
   let buffer = job.collector.buffer
   _ = try job.collector.collect(into: buffer, policy: policy, sampling: sampling)  // warm-up
@@ -131,7 +129,15 @@ for (label, mode, s, threads) in [
     let rate = Double(envSteps) / seconds(since: start)
     if rate > best { (best, times) = (rate, job.collector.stages.lastTimes) }
   }
-  embeddedRows.append((label, best, times))
+  return (best, times)
+}
+var embeddedRows: [(String, Double, StageTimes)] = []
+for (label, mode, s, threads) in [
+  ("collocated, S=1", PlacementMode.collocated, 1, 2), ("collocated, S=2", .collocated, 2, 2), ("collocated 1 thread", .collocated, 2, 1),
+  ("disaggregated", .disaggregated, 1, 1), ("hybrid, S=2", .hybrid, 2, 1), ("hybrid, S=4", .hybrid, 4, 1),
+] {
+  let (rate, times) = try embeddedRate(placed(embedded, mode, subBatches: s, threads: threads))
+  embeddedRows.append((label, rate, times))
 }
 let embeddedBase = embeddedRows[0].1
 // Each stage alone on one core: the collocated run with one thread per stage runs them one
@@ -150,3 +156,18 @@ for (label, rate, _) in embeddedRows {
 print("each stage alone on one core: env \(f(alone.envSeconds * 1000)) ms, rollout \(f(alone.rolloutSeconds * 1000)) ms per window"
   + " (ideal pipelined bound over one-core stages = \(f(embeddedIdeal, 2))x; hybrid vs one-core collocated: "
   + "\(f(embeddedRows[4].1 / embeddedRows[2].1, 2))x)")
+
+// MARK: the automatic placement beside the best manual one
+
+var automatic = embedded
+automatic.cluster.placementMode = .auto
+automatic.cluster.components = [:]
+print("\nautomatic placement (cluster.placement_mode: auto) on the same configuration ...")
+let choice = try AutoPlacement.choose(automatic) { print("  " + $0) }
+let (autoRate, _) = try embeddedRate(choice.config)
+let bestManual = embeddedRows.max { $0.1 < $1.1 }!
+print("auto chose \(choice.chosen.label)")
+print(row(["placement", "env steps/s", "vs collocated"], widths: [44, 14, 14]))
+print(row(["best manual: " + bestManual.0, f(bestManual.1, 1), f(bestManual.1 / embeddedBase, 2) + "x"], widths: [44, 14, 14]))
+print(row(["auto", f(autoRate, 1), f(autoRate / embeddedBase, 2) + "x"], widths: [44, 14, 14]))
+print("auto: \(f(100 * autoRate / bestManual.1, 1))% of the best manual placement (goal: at least 95%)")

@@ -32,6 +32,8 @@ public final class RLRun {
   public let collector: RolloutCollector
   /// The stages' resources and schedule (`cluster.*`).
   public let placement: Placement
+  /// With `placement_mode: auto`: what was measured and why the placement was chosen.
+  public let placementReport: [String]
   /// The rollout stage's copy of the policy, refreshed after every update.
   public let weightSync: WeightSync
   /// Training and evaluation run here, pinned to the actor's cores.
@@ -67,13 +69,18 @@ public final class RLRun {
   /// `onCheckpoint` hears about every background checkpoint write (its step and path or error);
   /// failures leave the previous checkpoints valid and training goes on.
   public init(
-    config: TrainingConfig, resume: Bool = false, configText: String? = nil,
+    config requested: TrainingConfig, resume: Bool = false, configText: String? = nil,
+    progress: (String) -> Void = RLRun.reportProgress,
     onCheckpoint: @escaping @Sendable (Int, Result<String, any Error>) -> Void = RLRun.reportCheckpoint
   ) throws {
-    self.config = config
+    // `placement_mode: auto` becomes the measured (or, on resume, the recorded) placement.
+    let (placed, placementReport) = try AutoPlacement.resolve(
+      requested, directory: requested.runner.logPath + "/" + requested.runner.experimentName, resume: resume, progress: progress)
+    self.placementReport = placementReport
+    self.config = placed
     self.configText = configText
-    group = config.cluster.worldSize > 1 ? try ProcessGroup(Rendezvous(cluster: config.cluster)) : nil
-    let config = config.rankShare  // what this rank runs
+    group = placed.cluster.worldSize > 1 ? try ProcessGroup(Rendezvous(cluster: placed.cluster)) : nil
+    let config = placed.rankShare  // what this rank runs
     directory = config.runner.logPath + "/" + config.runner.experimentName
     checkpoints = try CheckpointStore(root: directory + "/checkpoints", keepLast: config.runner.keepLastCheckpoints)
     resumedFrom = resume ? checkpoints.latest() : nil
@@ -108,6 +115,9 @@ public final class RLRun {
     checkpointWriter.stop()
     actorThread.stop()
   }
+
+  /// The default progress report of long set-up work (automatic placement): standard error.
+  public static let reportProgress: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
 
   /// The default checkpoint report: failures to standard error.
   public static let reportCheckpoint: @Sendable (Int, Result<String, any Error>) -> Void = { step, result in

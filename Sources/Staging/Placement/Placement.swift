@@ -32,7 +32,7 @@ public struct StageResources: Sendable, Equatable {
     "cores \(Self.describe(cores)), \(threads) thread\(threads == 1 ? "" : "s"), \(device)" + (numaNode.map { ", NUMA node \($0)" } ?? "")
   }
 
-  static func describe(_ cores: [Int]) -> String {
+  public static func describe(_ cores: [Int]) -> String {
     guard let first = cores.first, let last = cores.last else { return "none" }
     return cores == Array(first...last) && cores.count > 1 ? "\(first)-\(last)" : cores.map(String.init).joined(separator: ",")
   }
@@ -50,6 +50,9 @@ public struct Placement: Sendable {
 
   public init(config: TrainingConfig, machine: Machine = .current()) throws {
     mode = config.placementMode
+    guard mode != .auto else {
+      throw ConfigError("cluster.placement_mode", "auto is chosen by measurement before the stages are placed (AutoPlacement)")
+    }
     subBatches = config.rollout.pipelineStageNum
     env = try Self.resolve(.env, config.cluster.placement(of: .env), defaultThreads: config.env.train.numThreads, machine: machine)
     rollout = try Self.resolve(.rollout, config.cluster.placement(of: .rollout), defaultThreads: config.rollout.numThreads, machine: machine)

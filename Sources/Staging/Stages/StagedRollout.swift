@@ -54,6 +54,7 @@ public final class StagedRollout {
       lastTimes = try collocatedThread!.run { try Self.runCollocated(box.work) }
     case .disaggregated: try runStaged(work, groupSize: work.subBatches)
     case .hybrid: try runStaged(work, groupSize: 1)
+    case .auto: throw PipelineError("an automatic placement runs once it is chosen")  // Placement refuses auto
     }
   }
 
