@@ -23,6 +23,10 @@ public struct ClusterConfig: Sendable {
   /// `RANK`, `WORLD_SIZE`, `MASTER_ADDR` and `MASTER_PORT` (what torchrun sets) override these.
   public var worldSize = 1
   public var rank = 0
+  /// This rank's index on its machine (`LOCAL_RANK`, as torchrun sets it); nil: `rank` (one
+  /// machine). A device written `cuda:local_rank` (or `vulkan:local_rank`) becomes that index,
+  /// so one config gives each rank of a multi-GPU workstation its own GPU.
+  public var localRank: Int?
   /// Where rank 0 serves the rendezvous store (c10d's TCPStore).
   public var masterAddr = "127.0.0.1"
   public var masterPort = 29500
@@ -113,6 +117,7 @@ extension TrainingConfig {
     }
     if let n = try number("WORLD_SIZE") { c.cluster.worldSize = n }
     if let n = try number("RANK") { c.cluster.rank = n }
+    if let n = try number("LOCAL_RANK") { c.cluster.localRank = n }
     if let n = try number("MASTER_PORT") { c.cluster.masterPort = n }
     if let addr = environment["MASTER_ADDR"], !addr.isEmpty { c.cluster.masterAddr = addr }
     return c
@@ -123,12 +128,29 @@ extension TrainingConfig {
   /// same everything else (global_batch_size stays the whole job's: the
   /// update splits it). The whole job's config is the one to validate.
   public var rankShare: TrainingConfig {
-    guard cluster.worldSize > 1 else { return self }
-    var c = self
+    var c = resolvingLocalRankDevices
+    guard cluster.worldSize > 1 else { return c }
     c.env.train.totalNumEnvs /= cluster.worldSize
     c.env.train.seed += 100_003 * cluster.rank
     // Sampling and shuffles; the policy's initial weights come from rank 0 whatever the seed.
     c.actor.seed += 100_003 * cluster.rank
+    return c
+  }
+}
+
+extension TrainingConfig {
+  /// The device spelling that stands for this rank's own device index.
+  public static let localRankDeviceIndex = "local_rank"
+
+  /// The config with `cuda:local_rank` / `vulkan:local_rank` devices naming this rank's index.
+  public var resolvingLocalRankDevices: TrainingConfig {
+    var c = self
+    let index = cluster.localRank ?? cluster.rank
+    for (component, p) in c.cluster.components where p.device.hasSuffix(":" + Self.localRankDeviceIndex) {
+      var q = p
+      q.device = String(p.device.dropLast(Self.localRankDeviceIndex.count)) + "\(index)"
+      c.cluster.components[component] = q
+    }
     return c
   }
 }

@@ -146,6 +146,8 @@ extension TrainingConfig {
     .field("cluster.world_size", \.cluster.worldSize, check: Rule.atLeastOne,
            "data-parallel ranks (processes) of the job; the env WORLD_SIZE overrides it"),
     .field("cluster.rank", \.cluster.rank, check: Rule.nonNegative, "this process's rank, 0 to world_size - 1; the env RANK overrides it"),
+    .field("cluster.local_rank", \.cluster.localRank, defaultNote: "null: the rank",
+           "this rank's index on its machine, which a device cuda:local_rank becomes; the env LOCAL_RANK overrides it"),
     .field("cluster.master_addr", \.cluster.masterAddr, "address where rank 0 serves the rendezvous store; the env MASTER_ADDR overrides it"),
     .field("cluster.master_port", \.cluster.masterPort, check: { (1...65535).contains($0) ? nil : "must be a TCP port (1 to 65535), got \($0)" },
            "port of the rendezvous store; the env MASTER_PORT overrides it"),

@@ -98,9 +98,10 @@ extension TrainingConfig {
           try require(threads <= cores.count, key + ".threads", "\(threads) threads on \(cores.count) core(s) \(cores): more threads than cores")
         }
       }
-      let device = p.device
+      // `cuda:local_rank` is checked as the index it becomes for this rank.
+      let device = cluster.components[component] == nil ? p.device : resolvingLocalRankDevices.cluster.placement(of: component).device
       let known = device == "cpu" || Self.deviceIndex(device, prefix: "cuda:") != nil || (component == .env && Self.deviceIndex(device, prefix: "vulkan:") != nil)
-      try require(known, key + ".device", "unknown device \"\(device)\" (\(component == .env ? "cpu, vulkan:N" : "cpu, cuda:N"))")
+      try require(known, key + ".device", "unknown device \"\(p.device)\" (\(component == .env ? "cpu, vulkan:N" : "cpu, cuda:N"), N a number or local_rank)")
       if let node = p.numaNode { try require(node >= 0, key + ".numa_node", "must be at least 0, got \(node)") }
     }
     let mode = placementMode

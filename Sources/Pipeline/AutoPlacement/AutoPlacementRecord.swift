@@ -60,6 +60,7 @@ extension AutoPlacement {
     _ config: TrainingConfig, directory: String, resume: Bool, progress: (String) -> Void
   ) throws -> (config: TrainingConfig, report: [String]) {
     guard config.placementMode == .auto else { return (config, []) }
+    let config = config.resolvingLocalRankDevices  // an actor on cuda:local_rank
     let path = directory + "/" + AutoPlacementRecord.fileName
     if resume, let data = FileManager.default.contents(atPath: path) {
       let record: AutoPlacementRecord

@@ -71,6 +71,9 @@ public struct Placement: Sendable {
     guard threads <= cores.count else {
       throw ConfigError(key + ".threads", "\(threads) threads on \(cores.count) core(s) (\(StageResources.describe(cores))): more threads than cores")
     }
+    guard !p.device.hasSuffix(":" + TrainingConfig.localRankDeviceIndex) else {
+      throw ConfigError(key + ".device", "\(p.device) is resolved per rank (TrainingConfig.rankShare) before placing")
+    }
     if let n = TrainingConfig.deviceIndex(p.device, prefix: "cuda:") {
       guard n < machine.cudaDevices else {
         throw ConfigError(key + ".device", "\(p.device) requested, but \(machine.cudaDevices) CUDA device(s) are visible to the linked libtorch \(TorchRuntime.version)")
