@@ -45,8 +45,7 @@ def quantiles(samples, prefix):
     infer = np.array([s[1] for s in samples]) * 1000
     overhead = rtt - infer
     for name, values in (("rtt", rtt), ("infer", infer), ("overhead", overhead)):
-        print(f"{prefix}_{name}_p50 {np.percentile(values, 50):.4f}")
-        print(f"{prefix}_{name}_p99 {np.percentile(values, 99):.4f}")
+        report(f"{prefix}_{name}", values)
 
 
 def floor_server(port_out, hold_s, reply):
@@ -66,8 +65,8 @@ def floor_server(port_out, hold_s, reply):
     server.serve_forever()
 
 
-def floor(count, hold_s=0.0, reply=None):
-    """Round trips of the same observations to `floor_server`, less the hold: with no hold the
+def floor(count, obs, hold_s=0.0, reply=None):
+    """Round trips of `obs` (the benchmark's observation) to `floor_server`, less the hold: with no hold the
     transport's own floor (both ends in Python, msgpack packing and unpacking included); with
     the forward's time as the hold, what any server pays on this machine for answering after
     that long (the client and the server's socket thread sleep meanwhile and must wake)."""
@@ -80,8 +79,6 @@ def floor(count, hold_s=0.0, reply=None):
     process = context.Process(target=floor_server, args=(port_out, hold_s, reply), daemon=True)
     process.start()
     floor_port = port_out.get(timeout=60)
-    client = WebsocketClientPolicy("127.0.0.1", port)
-    obs = observation(client, 0)
     packer = msgpack_numpy.Packer()
     samples = []
     with connect(f"ws://127.0.0.1:{floor_port}", compression=None, max_size=None) as ws:
@@ -104,15 +101,16 @@ def main():
     global port
     port = int(sys.argv[1])
     requests, clients = int(sys.argv[2]), int(sys.argv[3])
-    report("echo_rtt", floor(requests))
+    client = WebsocketClientPolicy("127.0.0.1", port)
+    obs, chunk = observation(client, 0), client.get_server_metadata()["action_chunk"]
+    report("echo_rtt", floor(requests, obs))
     single = []
     run(requests, 0, single)
     quantiles(single, "single")
     # The same wait as the forward, answered with a reply of the same form (a [K, 7] chunk).
     forward_s = float(np.median([s[1] for s in single]))
-    chunk = WebsocketClientPolicy("127.0.0.1", port).get_server_metadata()["action_chunk"]
     reply = msgpack_numpy.Packer().pack({"actions": np.zeros((chunk, 7), np.float32), "server_timing": {"infer_ms": 0.0}})
-    report("held_floor_overhead", floor(requests, forward_s, reply))
+    report("held_floor_overhead", floor(requests, obs, forward_s, reply))
 
     many, threads = [], []
     start = time.perf_counter()

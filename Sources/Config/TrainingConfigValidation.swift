@@ -85,6 +85,7 @@ extension TrainingConfig {
     func require(_ ok: Bool, _ key: String, _ problem: @autoclosure () -> String) throws {
       if !ok { throw ConfigError(key, problem()) }
     }
+    let resolved = resolvingLocalRankDevices  // `cuda:local_rank` is checked as the index it becomes
     for component in Component.allCases {
       // With auto only the actor may be placed; the measurement places env and rollout.
       if !cluster.components.isEmpty && placementMode != .auto {
@@ -98,8 +99,7 @@ extension TrainingConfig {
           try require(threads <= cores.count, key + ".threads", "\(threads) threads on \(cores.count) core(s) \(cores): more threads than cores")
         }
       }
-      // `cuda:local_rank` is checked as the index it becomes for this rank.
-      let device = cluster.components[component] == nil ? p.device : resolvingLocalRankDevices.cluster.placement(of: component).device
+      let device = resolved.cluster.placement(of: component).device
       let known = device == "cpu" || Self.deviceIndex(device, prefix: "cuda:") != nil || (component == .env && Self.deviceIndex(device, prefix: "vulkan:") != nil)
       try require(known, key + ".device", "unknown device \"\(p.device)\" (\(component == .env ? "cpu, vulkan:N" : "cpu, cuda:N"), N a number or local_rank)")
       if let node = p.numaNode { try require(node >= 0, key + ".numa_node", "must be at least 0, got \(node)") }

@@ -402,7 +402,7 @@ final class JobController: @unchecked Sendable {
       if server.stop() {
         logger.info("policy server closed")
       } else {
-        logger.error("policy server on \(server.address) did not close within 30 s; going on without it")
+        logger.error("policy server on \(server.address) did not close within \(Int(JobPolicyServer.closeTimeoutSeconds)) s; going on without it")
       }
     }
     setPhase(outcome)

@@ -50,16 +50,19 @@ final class JobPolicyServer: @unchecked Sendable {
     try engine.replace(with: policy, trainingStep: step)
   }
 
+  /// How long `stop()` waits for the server to close.
+  static let closeTimeoutSeconds = 30.0
+
   /// Stops accepting clients and closes the server; false when it did not close within
-  /// `seconds` (the daemon then goes on to exit rather than hang on it).
-  func stop(within seconds: Double = 30) -> Bool {
+  /// `closeTimeoutSeconds` (the daemon then goes on to exit rather than hang on it).
+  func stop() -> Bool {
     let server = self.server, done = DispatchSemaphore(value: 0)
     Task.detached {
       await server.shutdown()
       done.signal()
     }
     serving.cancel()
-    return done.wait(timeout: .now() + seconds) == .success
+    return done.wait(timeout: .now() + Self.closeTimeoutSeconds) == .success
   }
 
   /// For `rlinfctl status`.

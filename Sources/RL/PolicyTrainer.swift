@@ -39,7 +39,10 @@ public final class PolicyTrainer {
   }
 
   /// The sampling distribution of training rollouts (the update scores tokens under the same one).
-  public var trainSampling: SamplingSettings {
+  public var trainSampling: SamplingSettings { Self.trainSampling(config) }
+
+  /// The same, for a config before any trainer exists (the automatic placement's trials).
+  public static func trainSampling(_ config: TrainingConfig) -> SamplingSettings {
     SamplingSettings(temperature: config.algorithm.sampling.temperatureTrain, topK: config.algorithm.sampling.topK)
   }
 

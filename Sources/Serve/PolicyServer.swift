@@ -135,8 +135,6 @@ public final class PolicyServer: Sendable {
     }
     for channel in open { channel.close(promise: nil) }
     guard running else {
-      // The listener's stream ends on its event loop: consume it before that loop stops.
-      try? await listener.executeThenClose { _ in }
       try? await group.shutdownGracefully()
       return
     }

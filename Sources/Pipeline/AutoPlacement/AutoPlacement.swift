@@ -2,6 +2,7 @@ import Config
 import Dispatch
 import Foundation
 import Models
+import RL
 import Staging
 import Torch
 
@@ -23,9 +24,10 @@ public enum AutoPlacement {
 
   /// The fastest candidate, every trial, and the lines that say why.
   public struct Choice: Sendable {
-    public let config: TrainingConfig
     public let trials: [Trial]
     public var chosen: Trial { trials.max { $0.envStepsPerSecond < $1.envStepsPerSecond }! }
+    /// The chosen trial's config.
+    public var config: TrainingConfig { chosen.config }
     /// e.g. "chose hybrid, S=4, env cores 0, rollout cores 1 (cpu): 288 env steps/s, 1.58x collocated".
     public var report: [String] {
       let base = trials.first { $0.config.placementMode == .collocated }?.envStepsPerSecond ?? chosen.envStepsPerSecond
@@ -84,37 +86,45 @@ public enum AutoPlacement {
     }
     let policy = try RLRun.makePolicy(config)
     policy.computeInBFloat16 = config.actor.model.precision == .bf16
-    let sampling = SamplingSettings(temperature: config.algorithm.sampling.temperatureTrain, topK: config.algorithm.sampling.topK)
+    let sampling = PolicyTrainer.trainSampling(config)
+    // The rollout's copy of the weights, made once per device and shared by the trials.
+    var copies: [String: VLAPolicy] = [:]
+    func rolloutPolicy(_ candidate: TrainingConfig) throws -> VLAPolicy {
+      let device = candidate.cluster.placement(of: .rollout).device
+      if let copy = copies[device] { return copy }
+      let copy = try WeightSync(actor: policy, device: try Placement(config: candidate).rollout.torchDevice).rolloutPolicy
+      copy.computeInBFloat16 = policy.computeInBFloat16
+      copies[device] = copy
+      return copy
+    }
     // The process's first windows pay once for what later ones reuse (kernels' first runs,
     // allocator growth): a discarded measurement keeps that off the first candidate.
-    _ = try measure(candidates[0].config, policy: policy, sampling: sampling, windows: 1)
+    let first = candidates[0].config
+    _ = try measure(first, policy: try rolloutPolicy(first), sampling: sampling, windows: 1)
     var trials: [Trial] = []
     for (label, candidate) in candidates {
-      let rate = try measure(candidate, policy: policy, sampling: sampling, windows: windows)
+      let rate = try measure(candidate, policy: try rolloutPolicy(candidate), sampling: sampling, windows: windows)
       progress(String(format: "auto placement: %@: %.1f env steps/s", label, rate))
       trials.append(Trial(label: label, config: candidate, envStepsPerSecond: rate))
     }
-    let best = trials.max { $0.envStepsPerSecond < $1.envStepsPerSecond }!
-    return Choice(config: best.config, trials: trials)
+    return Choice(trials: trials)
   }
 
-  /// Env steps/s of the best of `windows` timed windows after a warm-up one; windows are cut to
-  /// at most 8 chunks of steps (the rate per step does not depend on the window's length).
+  /// Env steps/s of the best of `windows` timed windows after a warm-up one, `policy` being the
+  /// rollout's copy on the candidate's device; windows are cut to at most 8 chunks of steps
+  /// (the rate per step does not depend on the window's length).
   static func measure(_ config: TrainingConfig, policy: VLAPolicy, sampling: SamplingSettings, windows: Int) throws -> Double {
     var c = config
     let chunk = policy.config.numActionChunks
     c.env.train.maxStepsPerRolloutEpoch = chunk * min(8, max(1, config.env.train.maxStepsPerRolloutEpoch / chunk))
-    let placement = try Placement(config: c)
-    let sync = try WeightSync(actor: policy, device: placement.rollout.torchDevice)
-    sync.rolloutPolicy.computeInBFloat16 = policy.computeInBFloat16
-    let collector = try RolloutCollector(config: c, policy: sync.rolloutPolicy, placement: placement)
+    let collector = try RolloutCollector(config: c, policy: policy, placement: try Placement(config: c))
     defer { collector.stages.shutdown() }
     let steps = Double(c.env.train.totalNumEnvs * c.env.train.maxStepsPerRolloutEpoch)
-    _ = try collector.collect(into: collector.buffer, policy: sync.rolloutPolicy, sampling: sampling)
+    _ = try collector.collect(into: collector.buffer, policy: policy, sampling: sampling)
     var best = 0.0
     for _ in 0..<max(1, windows) {
       let start = DispatchTime.now().uptimeNanoseconds
-      _ = try collector.collect(into: collector.buffer, policy: sync.rolloutPolicy, sampling: sampling)
+      _ = try collector.collect(into: collector.buffer, policy: policy, sampling: sampling)
       best = max(best, steps / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
     }
     return best

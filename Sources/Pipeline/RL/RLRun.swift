@@ -74,14 +74,13 @@ public final class RLRun {
     onCheckpoint: @escaping @Sendable (Int, Result<String, any Error>) -> Void = RLRun.reportCheckpoint
   ) throws {
     // `placement_mode: auto` becomes the measured (or, on resume, the recorded) placement.
-    let (placed, placementReport) = try AutoPlacement.resolve(
-      requested, directory: requested.runner.logPath + "/" + requested.runner.experimentName, resume: resume, progress: progress)
+    directory = requested.runner.logPath + "/" + requested.runner.experimentName
+    let (placed, placementReport) = try AutoPlacement.resolve(requested, directory: directory, resume: resume, progress: progress)
     self.placementReport = placementReport
     self.config = placed
     self.configText = configText
     group = placed.cluster.worldSize > 1 ? try ProcessGroup(Rendezvous(cluster: placed.cluster)) : nil
     let config = placed.rankShare  // what this rank runs
-    directory = config.runner.logPath + "/" + config.runner.experimentName
     checkpoints = try CheckpointStore(root: directory + "/checkpoints", keepLast: config.runner.keepLastCheckpoints)
     resumedFrom = resume ? checkpoints.latest() : nil
     placement = try Placement(config: config)
