@@ -14,22 +14,37 @@ struct LibTorch {
   var includeDirs: [String]
   var libDir: String?
   var hasCUDA: Bool
+  /// Whether the shim compiles c10d's NCCL process group: a CUDA libtorch whose wheel's pip
+  /// neighbours (`../nvidia/*/include`, CCCL under `cccl/`) hold nccl.h and the CUDA headers
+  /// it includes (tools/device-bundle installs the ones PyTorch's wheel does not need).
+  var hasNCCL = false
 
   static func locate() -> LibTorch {
     if let root = environment["RLINF_LIBTORCH"], !root.isEmpty {
       let lib = root + "/lib"
       let cuda = FileManager.default.fileExists(atPath: lib + "/libtorch_cuda.so")
-      return LibTorch(
-        includeDirs: [root + "/include", root + "/include/torch/csrc/api/include"],
-        libDir: lib, hasCUDA: cuda)
+      var includes = [root + "/include", root + "/include/torch/csrc/api/include"]
+      var nccl = false
+      if cuda {
+        let nvidia = root + "/../nvidia"
+        let packages = (try? FileManager.default.contentsOfDirectory(atPath: nvidia)) ?? []
+        let found = packages.sorted().flatMap { ["\(nvidia)/\($0)/include", "\(nvidia)/\($0)/include/cccl"] }
+          .filter { FileManager.default.fileExists(atPath: $0) }
+        includes += found
+        func has(_ header: String) -> Bool { found.contains { FileManager.default.fileExists(atPath: $0 + "/" + header) } }
+        nccl = has("nccl.h") && has("cuda_runtime.h") && has("crt/host_config.h") && has("nv/target") && has("cusparse.h")
+      }
+      return LibTorch(includeDirs: includes, libDir: lib, hasCUDA: cuda, hasNCCL: nccl)
     }
     // Debian libtorch-dev: headers under /usr/include, libraries on the default search path.
     return LibTorch(includeDirs: ["/usr/include/torch/csrc/api/include"], libDir: nil, hasCUDA: false)
   }
 
   // c10d's headers compile their Gloo process group only with these defined; Gloo's own headers
-  // come from Debian's libgloo-dev (the PyTorch wheel ships none).
-  var cxxFlags: [String] { includeDirs.flatMap { ["-isystem", $0] } + ["-DUSE_DISTRIBUTED", "-DUSE_C10D_GLOO"] }
+  // come from Debian's libgloo-dev (the PyTorch wheel ships none). NCCL's likewise.
+  var cxxFlags: [String] {
+    includeDirs.flatMap { ["-isystem", $0] } + ["-DUSE_DISTRIBUTED", "-DUSE_C10D_GLOO"] + (hasNCCL ? ["-DUSE_C10D_NCCL"] : [])
+  }
 
   var linkerFlags: [String] {
     var flags: [String] = []

@@ -33,6 +33,8 @@ public struct ClusterConfig: Sendable {
   /// Seconds a rank waits for the others at the rendezvous and in any collective before it
   /// stops with an error naming the collective.
   public var collectiveTimeout = 300.0
+  /// What carries the collectives on CUDA tensors (the actor's gradients on a GPU).
+  public var backend = DistributedBackend.auto
   public init() {}
 
   public func placement(of component: Component) -> ComponentPlacement {
@@ -48,6 +50,16 @@ public enum Component: String, Sendable, CaseIterable, Hashable {
   case rollout
   /// Training (advantages, losses, optimizer).
   case actor
+}
+
+/// torch.distributed's backend for the ranks (`cluster.backend`). CPU tensors always go through
+/// Gloo; NCCL carries CUDA tensors (torch's "cpu:gloo,cuda:nccl").
+public enum DistributedBackend: String, Sendable, CaseIterable {
+  /// NCCL when the actor is on a CUDA device and the linked libtorch has NCCL, else Gloo.
+  case auto
+  case gloo
+  /// Needs a libtorch built with NCCL (PyTorch's CUDA builds).
+  case nccl
 }
 
 /// How the stages share the machine (`cluster.placement_mode`).

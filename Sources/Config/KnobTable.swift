@@ -91,6 +91,8 @@ extension TrainingConfig {
   private static let actorKnobs: [Knob] = [
     .field("actor.micro_batch_size", \.actor.microBatchSize, check: Rule.atLeastOne, "samples per forward/backward pass"),
     .field("actor.global_batch_size", \.actor.globalBatchSize, check: Rule.atLeastOne, "samples per optimizer step (a multiple of micro_batch_size)"),
+    .field("actor.overlap_grad_reduce", \.actor.overlapGradReduce,
+           "with several ranks, each gradient bucket's all-reduce starts during the backward that completes it (one update worker per rank); false: after the backward"),
     .field("actor.seed", \.actor.seed, "seed of weights, sampling, shuffling and demonstrations"),
     .field("actor.model.model_path", \.actor.model.modelPath, "checkpoint folder to start from (null: the tiny configuration, random weights)"),
     .field("actor.model.model_type", \.actor.model.modelType, "openvla: 7 action tokens one at a time; openvla_oft: K x 7 tokens in one forward"),
@@ -153,6 +155,8 @@ extension TrainingConfig {
            "port of the rendezvous store; the env MASTER_PORT overrides it"),
     .field("cluster.collective_timeout", \.cluster.collectiveTimeout, check: Rule.positive,
            "seconds a rank waits for the others (rendezvous, every collective) before stopping with an error"),
+    .field("cluster.backend", \.cluster.backend,
+           "torch.distributed backend for CUDA tensors: gloo, nccl (a libtorch with NCCL) or auto (nccl when the actor is on CUDA and libtorch has it); CPU tensors always use gloo"),
   ]
 }
 

@@ -104,4 +104,5 @@ extension Precision: KnobChoice {}
 extension RewardMode: KnobChoice {}
 extension LRSchedule: KnobChoice {}
 extension PlacementMode: KnobChoice {}
+extension DistributedBackend: KnobChoice {}
 extension ServedWeights: KnobChoice {}

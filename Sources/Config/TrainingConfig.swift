@@ -158,6 +158,8 @@ public struct WorkerConfig: Sendable {
 public struct ActorConfig: Sendable {
   public var microBatchSize = 16
   public var globalBatchSize = 64
+  /// With several ranks: gradient buckets' all-reduces overlap the backward (Megatron's knob).
+  public var overlapGradReduce = true
   public var seed = 1234
   public var model = ModelConfig()
   public var optim = OptimConfig()

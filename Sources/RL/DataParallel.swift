@@ -11,27 +11,44 @@ public enum DataParallel {
   /// else the caller wants back (metrics); the results come back in shard order. A shard whose
   /// loss is not finite still returns its result; the gradients are then left unset (nil) and
   /// `finite` is false, so the caller can skip the step.
+  ///
+  /// With an `overlapping` reducer and a single worker, the last shard's backward accumulates
+  /// into `grad` (onto the other shards' sum, the same additions in the same order) with the
+  /// reducer armed, so its buckets' all-reduces start during that backward; the caller then
+  /// calls its `finish()`. With several workers the sum over workers comes only after every
+  /// backward, so the reducer's buckets all start at `finish()`.
   public static func gradients<Result>(
-    of parameters: [Tensor], shards: Int, work: ParallelWork, loss: @escaping (Int) throws -> (Tensor, Result)
+    of parameters: [Tensor], shards: Int, work: ParallelWork, overlapping reducer: GradientReducer? = nil,
+    loss: @escaping (Int) throws -> (Tensor, Result)
   ) throws -> (results: [Result], finite: Bool) {
     let parameters = parameters.filter(\.requiresGrad)  // frozen ones (LoRA's base weights) get none
     let workers = min(work.width, shards)
+    let overlap = workers == 1 ? reducer : nil
     let box = ShardResults<Result>(shards: shards, workers: workers)
     try work.onEachWorker { w in
       guard w < workers else { return }
       var sum: [Tensor]? = nil
+      var allFinite = true
       for s in stride(from: w, to: shards, by: workers) {
         let (value, result) = try loss(s)
         let finite = try value.item().isFinite
         box.set(shard: s, result: result, finite: finite)
+        allFinite = allFinite && finite
         guard finite else { continue }
+        if let overlap, s == shards - 1, allFinite {
+          for (i, p) in parameters.enumerated() { try p.setGrad(sum?[i]) }
+          sum = nil
+          try overlap.arm()
+          try value.backward(into: parameters)
+          continue
+        }
         let grads = try Autograd.gradients(of: value, withRespectTo: parameters)
         sum = try sum.map { try zip($0, grads).map { try $0 + $1 } } ?? grads
       }
       box.set(worker: w, gradients: sum)
     }
     let finite = box.finite.allSatisfy { $0 }
-    if finite {
+    if finite && overlap == nil {
       var total: [Tensor]? = nil
       for w in 0..<workers {
         guard let g = box.gradients[w] else { continue }

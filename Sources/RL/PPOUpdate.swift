@@ -25,6 +25,9 @@ public struct PPOUpdateConfig: Sendable {
   /// Trajectory-length normalisation of the policy and critic losses: the window length the
   /// sample lengths are measured against (nil: plain masked mean).
   public var lengthScale: Int? = nil
+  /// With a process group: start each gradient bucket's all-reduce during the backward that
+  /// completes it (Megatron's `overlap_grad_reduce`); otherwise all buckets after the backward.
+  public var overlapGradReduce = true
 
   /// The update a config's knobs describe (their defaults when none is given); critic warm-up
   /// and length normalisation depend on the iteration and are set by the caller.
@@ -39,6 +42,7 @@ public struct PPOUpdateConfig: Sendable {
     globalBatchSize = actor.globalBatchSize
     microBatchSize = actor.microBatchSize
     clipGrad = actor.optim.clipGrad
+    overlapGradReduce = actor.overlapGradReduce
   }
 
   /// A rank of a process group may have no samples (the others' steps then wait for nobody:
@@ -141,6 +145,7 @@ public enum PPOUpdate {
       throw TorchError("critic warm-up needs an optimizer group named \(config.valueGroup)")
     }
     let parameters = optimizer.groups.flatMap { $0.parameters.map(\.tensor) }
+    let reducer = try group.map { try GradientReducer(parameters.filter(\.requiresGrad), over: $0) }
     let generator = try Generator(seed: shuffleSeed)
     var sums: [String: (sum: Double, weight: Double)] = [:]  // per metric: sum over steps, steps
     var metrics = PPOMetrics()
@@ -161,7 +166,9 @@ public enum PPOUpdate {
         optimizer.zeroGrad()
         // Gradient accumulation over the micro-batches, side by side on the workers; each
         // micro-batch's mean weighs by its share of the minibatch.
-        let (parts, locallyFinite) = try DataParallel.gradients(of: parameters, shards: micros, work: work) { micro in
+        let (parts, locallyFinite) = try DataParallel.gradients(
+          of: parameters, shards: micros, work: work, overlapping: config.overlapGradReduce ? reducer : nil
+        ) { micro in
           let (from, to) = (start + micro * batch / micros, start + (micro + 1) * batch / micros)
           let (loss, parts) = try microBatchLoss(samples, rows: Array(order[from..<to]), config: config, recompute: recompute)
           return (try loss * (Double(to - from) / Double(batch)), (parts, Double(to - from) / Double(batch)))
@@ -171,10 +178,10 @@ public enum PPOUpdate {
         for (micro, weight) in parts {
           for (key, v) in micro { stepSums[key, default: (0, 0)].sum += v * weight; stepSums[key, default: (0, 0)].weight += weight }
         }
+        // Every rank averages (also one whose gradients are not finite: the buckets are
+        // collectives), then all agree whether to step.
+        try reducer?.finish()
         let finite = try group.map { try GradientBuckets.allFinite(locallyFinite, over: $0) } ?? locallyFinite
-        if let group, finite {
-          try GradientBuckets().average(parameters.filter(\.requiresGrad), over: group)
-        }
         if config.criticOnly {
           for group in optimizer.groups where group.name != config.valueGroup { for (_, p) in group.parameters { p.zeroGrad() } }
         }

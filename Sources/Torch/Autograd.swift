@@ -18,6 +18,13 @@ extension Tensor {
     try check(ct_backward(raw, gradient?.raw, retainGraph), "backward of \(shape)")
   }
 
+  /// Accumulates d(self)/d(p) into the `grad` of each of `parameters` only (a scalar self);
+  /// their gradient accumulators run, so a `GradientReducer`'s armed buckets start from here.
+  public func backward(into parameters: [Tensor]) throws {
+    let inputs: [ct_tensor?] = parameters.map(\.raw)
+    try check(ct_backward_into(raw, inputs, Int32(parameters.count)), "backward of \(shape) into \(parameters.count) parameters")
+  }
+
   /// The accumulated gradient, nil before the first backward or after `zeroGrad()`.
   public var grad: Tensor? {
     var out: ct_tensor?

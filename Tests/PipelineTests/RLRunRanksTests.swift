@@ -70,6 +70,24 @@ import Torch
     #expect(resumed[0].metrics["runner/environment_steps"] == Double(2 * 4 * 8))
   }
 
+  /// `cluster.backend` picks what carries CUDA tensors: auto is Gloo for an actor on the CPU
+  /// (and for one on CUDA where libtorch lacks NCCL), gloo is Gloo, and nccl without an NCCL
+  /// libtorch is refused with an error that names the key.
+  @Test func theBackendFollowsTheActorsDeviceAndLibtorch() throws {
+    var c = ClusterConfig()
+    #expect(try Rendezvous(cluster: c).backend == .gloo)
+    c.components[.actor] = ComponentPlacement(device: "cuda:0")
+    #expect(try Rendezvous(cluster: c).backend == (CollectiveBackend.ncclAvailable ? .nccl : .gloo))
+    c.backend = .gloo
+    #expect(try Rendezvous(cluster: c).backend == .gloo)
+    c.backend = .nccl
+    if CollectiveBackend.ncclAvailable {
+      #expect(try Rendezvous(cluster: c).backend == .nccl)
+    } else {
+      #expect { _ = try Rendezvous(cluster: c) } throws: { "\($0)".hasPrefix("cluster.backend: nccl needs a libtorch built with NCCL") }
+    }
+  }
+
   /// Each rank's share must hold whole GRPO groups and sub-batches; the batch must split.
   @Test func ranksNeverCutGroups() throws {
     var c = RLRunTests.config(.grpo, directory: "/tmp/unused")

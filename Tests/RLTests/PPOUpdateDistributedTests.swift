@@ -57,6 +57,30 @@ import Torch
     }
   }
 
+  /// Gradient buckets started during the last micro-batch's backward (the default) and
+  /// buckets started after it give the same weights to the last bit: the last backward adds
+  /// its gradients onto the others' sum, the same additions in the same order.
+  @Test func overlappedAveragingEqualsAveragingAfterTheBackward() throws {
+    let advantages = try Tensor.randn([12], generator: Generator(seed: 8))
+    func train(overlap: Bool) throws -> [[Float]] {
+      let port = try unusedLocalPort()
+      return try onRankThreads(2) { rank in
+        let group = try ProcessGroup(Rendezvous(port: port, rank: rank, worldSize: 2, timeoutSeconds: 60))
+        let toy = Toy()
+        let (samples, recompute) = try Self.shard(toy, rows: Array(6 * rank..<6 * rank + 6), advantages: advantages)
+        let optimizer = try AdamW(module: toy, lr: 0.1, weightDecay: 0.01)
+        var config = Self.config(global: 12, micro: 2)  // 3 micro-batches per rank and step
+        config.overlapGradReduce = overlap
+        _ = try PPOUpdate.run(samples, config: config, optimizer: optimizer, shuffleSeed: UInt64(rank), group: group, recompute: recompute)
+        return try toy.head.weight.floats()
+      }
+    }
+    let overlapped = try train(overlap: true), after = try train(overlap: false)
+    #expect(overlapped[0] == after[0] && overlapped[1] == after[1])
+    #expect(overlapped[0] == overlapped[1])
+    #expect(overlapped[0] != (try Toy().head.weight.floats()))
+  }
+
   /// One update on two ranks with 8 and 4 samples (or 12 and none); rank 1's sample 8 gets
   /// advantage `poisoned` (NaN makes its loss non-finite).
   static func unequalRanks(rows: [[Int]], poisoned: Float = 1) throws -> [(metrics: PPOMetrics, weights: [Float])] {

@@ -29,11 +29,12 @@ import Torch
     }
   }
 
-  /// Buckets hold at most bucketBytes (a parameter larger than that gets a bucket of its own)
-  /// and run from the last parameter to the first.
+  /// Buckets hold at most bucketBytes, the first at most firstBucketBytes (a parameter larger
+  /// than that gets a bucket of its own), and run from the last parameter to the first.
   @Test func bucketsRunInReverseParameterOrder() throws {
     let parameters = try [3, 2, 2, 9, 1].map { try Tensor.zeros([$0]) }  // float32: 4 bytes each
-    #expect(GradientBuckets(bucketBytes: 24).plan(parameters) == [[4], [3], [2, 1], [0]])
+    #expect(GradientBuckets(bucketBytes: 24, firstBucketBytes: 24).plan(parameters) == [[4], [3], [2, 1], [0]])
+    #expect(GradientBuckets(bucketBytes: 48, firstBucketBytes: 4).plan(parameters) == [[4], [3, 2], [1, 0]])
     #expect(GradientBuckets().plan(parameters) == [[4, 3, 2, 1, 0]])
   }
 
@@ -48,12 +49,53 @@ import Torch
         let values = (0..<p.elementCount).map { Float(i * 10 + $0) * Float(rank + 1) }
         try p.setGrad(try Tensor(values, shape: p.shape))
       }
-      try GradientBuckets(bucketBytes: 16).average(parameters, over: group)
+      let reducer = try GradientReducer(parameters, over: group, buckets: GradientBuckets(bucketBytes: 16, firstBucketBytes: 16))
+      #expect(reducer.buckets == [[2], [1], [0]])
+      try reducer.finish()
+      #expect(reducer.startedAfter == [nil, nil, nil], "nothing was armed: every bucket started at finish()")
       return try parameters.map { try $0.grad!.floats() }
     }
     // mean over ranks of v * (rank + 1) = 1.5 v
     let expected: [[Float]] = [(0..<6).map { 1.5 * Float($0) }, (0..<4).map { 1.5 * Float(10 + $0) }, [30]]
     #expect(out[0] == expected && out[1] == expected)
+  }
+
+  /// An armed backward through a 3-layer network starts the bucket of the last layer's
+  /// gradient when only that gradient is in (the overlap: the layers below are still to be
+  /// differentiated), the next as it completes, and the bucket that holds a parameter the loss
+  /// does not use at finish(). The result is the mean over ranks of each rank's gradients, as
+  /// autograd gives them without the reducer, and zeros for the unused parameter.
+  @Test func anArmedBackwardStartsBucketsAsTheirGradientsArrive() throws {
+    let port = try unusedLocalPort()
+    let out = try onRankThreads(2) { rank -> (startedAfter: [Int?], reduced: [[Float]], own: [[Float]], other: [[Float]]) in
+      let group = try ProcessGroup(rendezvous(rank, 2, port: port))
+      let generator = try Generator(seed: 7)
+      // [unused [3], w1 [8, 4], w2 [8, 8], w3 [2, 8]]: 12, 128, 256 and 64 bytes.
+      let parameters = try [[3], [8, 4], [8, 8], [2, 8]].map { try Tensor.randn($0, generator: generator).requiringGrad() }
+      func loss(_ r: Int) throws -> Tensor {
+        let x = try Tensor.randn([5, 4], generator: Generator(seed: UInt64(100 + r)))  // [B, 4], per rank
+        let h1 = try x.matmul(parameters[1].transpose(0, 1)).tanh()  // [B, 8]
+        let h2 = try h1.matmul(parameters[2].transpose(0, 1)).tanh()  // [B, 8]
+        return try h2.matmul(parameters[3].transpose(0, 1)).square().mean()  // []
+      }
+      // Each rank's own gradients, and the other rank's, without the reducer.
+      func gradients(_ r: Int) throws -> [[Float]] { try Autograd.gradients(of: loss(r), withRespectTo: parameters).map { try $0.floats() } }
+      let own = try gradients(rank), other = try gradients(1 - rank)
+      // Buckets: [w3], [w2], [w1, unused] (the first capped at 100 bytes, the others at 256).
+      let reducer = try GradientReducer(parameters, over: group, buckets: GradientBuckets(bucketBytes: 256, firstBucketBytes: 100))
+      #expect(reducer.buckets == [[3], [2], [1, 0]])
+      try reducer.arm()
+      try loss(rank).backward(into: parameters)
+      try reducer.finish()
+      return (reducer.startedAfter, try parameters.map { try $0.grad!.floats() }, own, other)
+    }
+    for (rank, r) in out.enumerated() {
+      #expect(r.startedAfter == [1, 2, nil], "rank \(rank)")
+      for i in 0..<4 {
+        let expected = i == 0 ? [Float](repeating: 0, count: 3) : zip(r.own[i], r.other[i]).map { ($0 + $1) / 2 }
+        #expect(zip(r.reduced[i], expected).allSatisfy { Swift.abs($0 - $1) <= 1e-6 * Swift.max(1, Swift.abs($1)) }, "rank \(rank) parameter \(i)")
+      }
+    }
   }
 
   /// A rank that never comes: joining fails at the timeout, naming the rank and the address.

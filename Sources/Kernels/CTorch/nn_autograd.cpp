@@ -127,6 +127,15 @@ int ct_autograd_grad(ct_tensor output, const ct_tensor *inputs, int n, ct_tensor
   });
 }
 
+int ct_backward_into(ct_tensor output, const ct_tensor *inputs, int n) {
+  return guard_status([&] {
+    std::vector<at::Tensor> wrt;
+    wrt.reserve(n);
+    for (int i = 0; i < n; i++) wrt.push_back(inputs[i]->tensor);
+    torch::autograd::backward({output->tensor}, {}, /*retain_graph=*/false, /*create_graph=*/false, wrt);
+  });
+}
+
 ct_tensor ct_detach(ct_tensor t) { return guard_tensor([&] { return ref(t).detach(); }); }
 
 }  // extern "C"

@@ -53,13 +53,13 @@ case "allreduce":
   let run = try RLRun(config: single)
   let parameters = run.policy.parameters.filter(\.requiresGrad)
   for p in parameters { try p.setGrad(try Tensor.randn(p.shape)) }
-  let group = try ProcessGroup(Rendezvous(cluster: config.cluster))
-  let buckets = GradientBuckets()
-  let sizes = buckets.plan(parameters).map { $0.reduce(0) { $0 + parameters[$1].elementCount } }
-  try buckets.average(parameters, over: group)  // warm-up
+  let group = try ProcessGroup(try Rendezvous(cluster: config.cluster))
+  let reducer = try GradientReducer(parameters, over: group)
+  let sizes = reducer.buckets.map { $0.reduce(0) { $0 + parameters[$1].elementCount } }
+  try reducer.finish()  // warm-up
   try group.barrier()
   let start = now()
-  for _ in 0..<count { try buckets.average(parameters, over: group) }
+  for _ in 0..<count { try reducer.finish() }
   let seconds = (now() - start) / Double(count)
   // The collectives alone: the same bucket sizes, already packed (what the PyTorch side times).
   let packed = try sizes.map { try Tensor.randn([$0]) }

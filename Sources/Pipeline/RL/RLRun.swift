@@ -79,7 +79,7 @@ public final class RLRun {
     self.placementReport = placementReport
     self.config = placed
     self.configText = configText
-    group = placed.cluster.worldSize > 1 ? try ProcessGroup(Rendezvous(cluster: placed.cluster)) : nil
+    group = placed.cluster.worldSize > 1 ? try ProcessGroup(try Rendezvous(cluster: placed.cluster)) : nil
     let config = placed.rankShare  // what this rank runs
     checkpoints = try CheckpointStore(root: directory + "/checkpoints", keepLast: config.runner.keepLastCheckpoints)
     resumedFrom = resume ? checkpoints.latest() : nil
@@ -427,8 +427,22 @@ extension ClosedLoopEvaluation.Result {
 }
 
 extension Rendezvous {
-  /// Where the ranks a config's `cluster` keys name meet, and this process's rank among them.
-  public init(cluster c: ClusterConfig) {
-    self.init(host: c.masterAddr, port: c.masterPort, rank: c.rank, worldSize: c.worldSize, timeoutSeconds: c.collectiveTimeout)
+  /// Where the ranks a config's `cluster` keys name meet, this process's rank among them, and
+  /// the backend `cluster.backend` asks for (auto: NCCL for an actor on CUDA where libtorch
+  /// has it).
+  public init(cluster c: ClusterConfig) throws {
+    let cudaActor = c.placement(of: .actor).device.hasPrefix("cuda")
+    let backend: CollectiveBackend
+    switch c.backend {
+    case .gloo: backend = .gloo
+    case .auto: backend = cudaActor && CollectiveBackend.ncclAvailable ? .nccl : .gloo
+    case .nccl:
+      guard CollectiveBackend.ncclAvailable else {
+        throw ConfigError("cluster.backend", "nccl needs a libtorch built with NCCL (a CUDA build of PyTorch, through RLINF_LIBTORCH); the linked one has Gloo only")
+      }
+      backend = .nccl
+    }
+    self.init(
+      host: c.masterAddr, port: c.masterPort, rank: c.rank, worldSize: c.worldSize, timeoutSeconds: c.collectiveTimeout, backend: backend)
   }
 }

@@ -10,17 +10,33 @@ public struct Rendezvous: Sendable, Equatable {
   public var worldSize: Int
   /// Bounds the rendezvous and every collective: a rank that died or hangs fails the call after it.
   public var timeoutSeconds: Double
+  /// What carries collectives on CUDA tensors (CPU tensors always go through Gloo).
+  public var backend: CollectiveBackend
 
-  public init(host: String = "127.0.0.1", port: Int = 29500, rank: Int = 0, worldSize: Int = 1, timeoutSeconds: Double = 300) {
+  public init(
+    host: String = "127.0.0.1", port: Int = 29500, rank: Int = 0, worldSize: Int = 1, timeoutSeconds: Double = 300,
+    backend: CollectiveBackend = .gloo
+  ) {
     self.host = host
     self.port = port
     self.rank = rank
     self.worldSize = worldSize
     self.timeoutSeconds = timeoutSeconds
+    self.backend = backend
   }
 }
 
-/// A torch.distributed process group (c10d over Gloo): the ranks of one job, each a process or a
+/// torch.distributed's backends: Gloo for every tensor, or NCCL for CUDA tensors with Gloo for
+/// the CPU ones (torch's "cpu:gloo,cuda:nccl").
+public enum CollectiveBackend: String, Sendable, Equatable, CaseIterable {
+  case gloo, nccl
+
+  /// Whether the linked libtorch was built with NCCL (CUDA builds of PyTorch are).
+  public static var ncclAvailable: Bool { ct_has_nccl() }
+}
+
+/// A torch.distributed process group (c10d over Gloo, NCCL for CUDA tensors when the rendezvous
+/// asks for it): the ranks of one job, each a process or a
 /// thread with a group of its own, and the collectives between them. Collectives are synchronous
 /// and each rank must call the same ones in the same order; a failure names the collective and
 /// the rank that saw it.
@@ -34,7 +50,7 @@ public final class ProcessGroup: @unchecked Sendable {
   /// Joins the group; returns when all `worldSize` ranks have joined (or throws at the timeout).
   public init(_ rendezvous: Rendezvous) throws {
     let r = rendezvous
-    guard let raw = ct_group_new_gloo(r.host, Int32(r.port), Int32(r.rank), Int32(r.worldSize), Int64(r.timeoutSeconds * 1000)) else {
+    guard let raw = ct_group_new(r.host, Int32(r.port), Int32(r.rank), Int32(r.worldSize), Int64(r.timeoutSeconds * 1000), r.backend == .nccl) else {
       throw TorchError.last("rank \(r.rank) of \(r.worldSize): joining the process group at \(r.host):\(r.port)")
     }
     self.raw = raw
@@ -45,7 +61,7 @@ public final class ProcessGroup: @unchecked Sendable {
 
   private func context(_ collective: String) -> String { "rank \(rank) of \(worldSize): \(collective)" }
 
-  /// `tensor` becomes the sum over ranks of each rank's `tensor` (contiguous CPU tensors).
+  /// `tensor` becomes the sum over ranks of each rank's `tensor` (contiguous tensors).
   public func allReduceSum(_ tensor: Tensor, _ what: String = "all-reduce") throws {
     try check(ct_group_all_reduce_sum(raw, tensor.raw), context(what))
   }

@@ -181,6 +181,9 @@ int ct_set_grad(ct_tensor t, ct_tensor grad /* nullable: clears */);
 // out[i] = d output / d inputs[i] for a scalar output, leaving every .grad untouched (zeros for
 // inputs the output does not depend on); frees the graph. Callers own the n new tensors.
 int ct_autograd_grad(ct_tensor output, const ct_tensor *inputs, int n, ct_tensor *out);
+// Accumulates d output / d inputs[i] into each input's .grad (only theirs; their gradient
+// accumulators' hooks run, which ct_reducer needs); frees the graph.
+int ct_backward_into(ct_tensor output, const ct_tensor *inputs, int n);
 ct_tensor ct_detach(ct_tensor t);
 
 // ---- random generators ---------------------------------------------------------------------------
@@ -189,16 +192,31 @@ void ct_generator_free(ct_generator g);
 ct_tensor ct_generator_get_state(ct_generator g);
 int ct_generator_set_state(ct_generator g, ct_tensor state);
 
-// ---- process groups (c10d: TCPStore rendezvous, Gloo collectives) -------------------------------
+// ---- process groups (c10d: TCPStore rendezvous, Gloo collectives, NCCL for CUDA tensors) --------
 typedef struct ct_group_s *ct_group;
+bool ct_has_nccl(void);  // whether this libtorch was built with NCCL
 // Joins group `world` at host:port as `rank` (rank 0 serves the store; the others connect to it).
 // timeout_ms bounds the rendezvous and every collective: a missing or dead rank fails the call.
-ct_group ct_group_new_gloo(const char *host, int port, int rank, int world, int64_t timeout_ms);
+// Gloo carries CPU tensors; with `nccl` (a libtorch with NCCL), NCCL carries CUDA tensors.
+ct_group ct_group_new(const char *host, int port, int rank, int world, int64_t timeout_ms, bool nccl);
 void ct_group_free(ct_group g);
 int ct_group_all_reduce_sum(ct_group g, ct_tensor t);           // in place, every rank
 int ct_group_broadcast(ct_group g, ct_tensor t, int root);      // in place, root's values
 int ct_group_all_gather(ct_group g, ct_tensor t, ct_tensor *out); // out[r] = rank r's t (world new)
 int ct_group_barrier(ct_group g);
+
+// ---- gradient averaging that overlaps the backward (DDP's reducer) --------------------------------
+typedef struct ct_reducer_s *ct_reducer;
+// bucket[i]: the bucket of parameter i (leaves that require grad); buckets start in index order.
+// The group must outlive the reducer.
+ct_reducer ct_reducer_new(ct_group g, const ct_tensor *parameters, const int *bucket, int n);
+void ct_reducer_free(ct_reducer r);
+// The next backward starts each bucket's all-reduce once its gradients are accumulated.
+int ct_reducer_arm(ct_reducer r);
+// Starts the buckets that did not start, waits for all and replaces every gradient (zeros where
+// none) by its mean over the ranks. started_after[b] (one per bucket): how many gradients the
+// armed backward had accumulated when bucket b started, -1 where it started here.
+int ct_reducer_finish(ct_reducer r, int *started_after);
 
 #ifdef __cplusplus
 }
