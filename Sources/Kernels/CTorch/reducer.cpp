@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "group.h"
@@ -88,11 +89,14 @@ class AccumulatedHook : public torch::autograd::FunctionPostHook {
 
 }  // namespace
 
+// libtorch 2.13 holds autograd nodes in intrusive pointers, earlier ones in shared pointers.
+using AccumulatorRef = decltype(torch::autograd::impl::grad_accumulator(std::declval<at::Tensor>()));
+
 struct ct_reducer_s {
   std::shared_ptr<ReducerState> state;
   // The accumulators are held so that the hooks live as long as the reducer (a parameter keeps
   // only a weak reference to its accumulator).
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
+  std::vector<AccumulatorRef> accumulators;
   std::vector<uintptr_t> hooks;
 };
 

@@ -2,7 +2,11 @@
 // (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT).
 //
 //   bench-distributed-swift allreduce CONFIG ROUNDS   gradient averaging of CONFIG's policy
-//   bench-distributed-swift update CONFIG ITERATIONS  whole RL iterations of CONFIG on the ranks
+//   bench-distributed-swift update CONFIG ITERATIONS [overlap|after]
+//                                                    whole RL iterations of CONFIG on the ranks;
+//                                                    with overlap|after, one update worker per
+//                                                    rank and the gradient buckets started
+//                                                    during the backward or after it
 //
 // allreduce: the policy's gradients (random values) averaged over the ranks in DDP buckets,
 // ROUNDS times after one warm-up round; rank 0 prints the bucket sizes (for the PyTorch side),
@@ -18,8 +22,11 @@ import Torch
 
 csys_line_buffered_stdout()
 let arguments = CommandLine.arguments
-guard arguments.count == 4, ["allreduce", "update"].contains(arguments[1]), let count = Int(arguments[3]), count >= 1 else {
-  print("usage: bench-distributed-swift allreduce|update CONFIG COUNT")
+let overlapMode = arguments.count == 5 ? arguments[4] : nil
+guard arguments.count == 4 || (arguments.count == 5 && ["overlap", "after"].contains(overlapMode!) && arguments[1] == "update"),
+  ["allreduce", "update"].contains(arguments[1]), let count = Int(arguments[3]), count >= 1
+else {
+  print("usage: bench-distributed-swift allreduce CONFIG COUNT | update CONFIG COUNT [overlap|after]")
   exit(2)
 }
 let scratch = NSTemporaryDirectory() + "rlinf-bench-distributed-\(getpid())"
@@ -43,7 +50,15 @@ func benchmarkConfig(_ path: String) throws -> TrainingConfig {
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
-let config = try benchmarkConfig(arguments[2])
+var config = try benchmarkConfig(arguments[2])
+if let overlapMode {
+  // One update worker per rank: the overlap needs the last backward on the rank's own thread.
+  var actor = config.cluster.placement(of: .actor)
+  actor.threads = 1
+  config.cluster.components[.actor] = actor
+  config.actor.overlapGradReduce = overlapMode == "overlap"
+  try config.validate()
+}
 let rank = config.cluster.rank
 switch arguments[1] {
 case "allreduce":
@@ -90,6 +105,6 @@ default:
   if rank == 0 {
     let e = config.env.train
     let perIteration = Double(e.totalNumEnvs * e.maxStepsPerRolloutEpoch)
-    print(String(format: "update: %d ranks, %.2f s update, %.2f s iteration, %.0f env steps/s end to end", config.cluster.worldSize, update / Double(count), step / Double(count), perIteration * Double(count) / step))
+    print(String(format: "update: %d ranks, %.2f s update, %.2f s iteration, %.0f env steps/s end to end", config.cluster.worldSize, update / Double(count), step / Double(count), perIteration * Double(count) / step) + (overlapMode.map { " (\($0))" } ?? ""))
   }
 }
