@@ -110,7 +110,10 @@ public final class ScriptedExpert {
     var toGoal = SIMD2(goal.x - object.x, goal.y - object.y)
     let distance = simdLength(toGoal)
     if distance > 1e-6 { toGoal /= distance }
-    let pushYaw = atan2(toGoal.y, toGoal.x)
+    // The closed jaw pushes alike with either face: of the two yaws that face the goal (half a
+    // turn apart), the one nearer the hand's, so the hand turns at most a quarter turn.
+    let facing = atan2(toGoal.y, toGoal.x)
+    let pushYaw = e.handEuler.z + angle(2 * (facing - e.handEuler.z)) / 2
     let behind = SIMD2(object.x, object.y) - toGoal * 0.065
     let pushHeight = 0.055
     var target = e.handPosition
