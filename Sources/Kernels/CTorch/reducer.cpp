@@ -146,10 +146,7 @@ int ct_reducer_arm(ct_reducer r) {
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.next != 0) throw std::logic_error("gradient reducer armed again before finish()");
     s.accumulated.assign(s.parameters.size(), false);
-    for (auto &b : s.buckets) {
-      b.pending = static_cast<int>(b.parameters.size());
-      b.started_after = -1;
-    }
+    for (auto &b : s.buckets) b.pending = static_cast<int>(b.parameters.size());  // started_after: reset by finish()
     s.accumulated_count = 0;
     s.error.clear();
     s.armed = true;
