@@ -83,6 +83,8 @@ extension TrainingConfig {
       .field(p + "split", env.appending(path: \.split), check: Rule.oneOf(EnvConfig.splits), "the embedded suite's split: train, vision, semantic, execution"),
       .field(p + "reward_mode", env.appending(path: \.rewardMode), "sparse success, RLinf's shaped terms, or dense (shaped plus reaching; embedded only)"),
       .field(p + "use_wrist_image", env.appending(path: \.useWristImage), "the policy sees the wrist camera instead of the third-person one"),
+      .field(p + "randomize_appearance", env.appending(path: \.randomizeAppearance),
+             "env.train, embedded, train split: each episode (rollouts and the warm start's demonstrations) draws a seen table colour, a milder light than the vision split's and a camera offset up to 1 cm"),
       .field(p + "num_threads", env.appending(path: \.numThreads), check: Rule.atLeastOne, "simulator worker threads"),
       .field(p + "seed", env.appending(path: \.seed), "seed of reset states and simulator noise"),
     ]

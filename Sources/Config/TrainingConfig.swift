@@ -133,6 +133,8 @@ public struct EnvConfig: Sendable {
   public var split = "train"
   public var rewardMode = RewardMode.sparse
   public var useWristImage = false
+  /// Train-split scenes vary table, light and camera mildly (embedded; env.train only).
+  public var randomizeAppearance = false
   public var numThreads = 2
   public var seed = 0
   public init() {}

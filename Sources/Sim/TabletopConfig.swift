@@ -38,6 +38,11 @@ public struct TabletopConfig: Sendable {
   /// demonstrations with the other tasks' target colours as distractors make the instruction the
   /// only way to tell which object to take.
   public var distractorColors: [String]? = nil
+  /// Training-scene randomisation (train split only): each episode draws its table from
+  /// `Palette.tablesSeen`, a milder light than the vision split's (direction, intensity, tint,
+  /// ambient) and a camera offset of up to 1 cm. The vision split's table colours, its stronger
+  /// lighting, its unseen distractor colours and its four distractors stay unseen.
+  public var randomizeAppearance = false
   /// Vulkan physical device index (nil: the first GPU, else lavapipe).
   public var vulkanDevice: Int? = nil
 

@@ -70,7 +70,8 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
       let model = try models[spec.name] ?? TaskModel(task: spec)
       models[spec.name] = model
       instances.append(try EnvInstance(
-        taskModel: model, split: config.split, reachReward: config.reachReward, distractorColors: config.distractorColors?.compactMap(Palette.named)))
+        taskModel: model, split: config.split, reachReward: config.reachReward, distractorColors: config.distractorColors?.compactMap(Palette.named),
+        randomizeAppearance: config.randomizeAppearance))
     }
     self.instances = instances
     tasks = instances.map(\.task)

@@ -116,6 +116,16 @@ import TestSupport
     #expect(rejection("algorithm: {bootstrap_type: sometimes}")?.problem.contains("standard, always, none") == true)
   }
 
+  /// Randomised training scenes: the embedded train split of env.train only.
+  @Test func randomisedAppearanceIsForTheEmbeddedTrainingScenes() throws {
+    let config = try TrainingConfig.parse(yaml: "env: {train: {randomize_appearance: true}}")
+    #expect(config.env.train.randomizeAppearance && !config.env.eval.randomizeAppearance)
+    #expect(try TrainingConfig.parse(yaml: "").env.train.randomizeAppearance == false)
+    #expect(rejection("env: {eval: {randomize_appearance: true}}")?.key == "env.eval.randomize_appearance")
+    #expect(rejection("env: {train: {randomize_appearance: true, split: vision}}")?.key == "env.train.randomize_appearance")
+    #expect(rejection("env: {train: {randomize_appearance: true, simulator_type: maniskill, tasks: [PickCube-v1]}}")?.key == "env.train.randomize_appearance")
+  }
+
   @Test func readsThePlacement() throws {
     let rlinfStyle = try TrainingConfig.parse(yaml: "cluster: {component_placement: {\"actor,env,rollout\": all}}")
     #expect(rlinfStyle.placementMode == .collocated)

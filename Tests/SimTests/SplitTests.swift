@@ -15,6 +15,27 @@ import Testing
     }
   }
 
+  @Test func randomisedTrainingScenesVaryTableAndLightWithinTheSeenRanges() throws {
+    let plain = try makeEnv(Self.tasks, numEnvs: 32)
+    let varied = try makeEnv(Self.tasks, numEnvs: 32) { $0.randomizeAppearance = true }
+    let tables = varied.instances.map(\.variation.tableColor)
+    #expect(tables.allSatisfy(Palette.tablesSeen.contains))
+    #expect(Set(tables.map { [$0.x, $0.y, $0.z] }).count >= 4)
+    #expect(!tables.contains(where: Palette.tablesUnseen.contains))
+    #expect(Set(varied.instances.map { $0.variation.lightDirection.x }).count > 8)
+    #expect(varied.instances.allSatisfy { $0.variation.cameraJitter != .zero && [$0.variation.cameraJitter.x, $0.variation.cameraJitter.y, $0.variation.cameraJitter.z].map(abs).max()! <= 0.01 })
+    #expect(varied.instances.allSatisfy { $0.variation.ambient >= 0.33 && $0.variation.ambient <= 0.47 })
+    for (a, b) in zip(plain.instances, varied.instances) {
+      // Objects, their colours and the distractor count stay the seed's.
+      #expect(a.variation.slotColors == b.variation.slotColors)
+      #expect(a.variation.activeDistractors == 2 && b.variation.activeDistractors == 2)
+      #expect(a.slotPosition(0) == b.slotPosition(0))
+    }
+    // The vision split ignores it: its own, stronger variation.
+    let vision = try makeEnv(Self.tasks, numEnvs: 16, split: .vision) { $0.randomizeAppearance = true }
+    #expect(vision.instances.allSatisfy { Palette.tablesUnseen.contains($0.variation.tableColor) })
+  }
+
   @Test func visionVariesColoursTablesLightAndDistractors() throws {
     let env = try makeEnv(Self.tasks, numEnvs: 16, split: .vision)
     let unseen = Set(Palette.unseen.map(\.rgb))

@@ -134,6 +134,7 @@ public final class RolloutCollector {
     c.shapedReward = e.rewardMode != .sparse
     c.reachReward = e.rewardMode == .dense
     c.maxEpisodeSteps = e.maxEpisodeSteps
+    c.randomizeAppearance = e.randomizeAppearance
     return c
   }
 

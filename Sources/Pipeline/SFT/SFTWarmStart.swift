@@ -52,7 +52,7 @@ public enum SFTWarmStart {
     log("SFT warm start: recording \(s.episodesPerTask) expert episodes of each of \(tasks.count) tasks")
     let dataset = try DemoRecorder.record(
       tasks: tasks, episodesPerTask: s.episodesPerTask, split: split, wristCamera: e.useWristImage,
-      confusableFraction: s.confusableDistractors, seed: UInt64(config.actor.seed), threads: Placement(config: config).actor.threads) { _ in }
+      randomizeAppearance: e.randomizeAppearance, confusableFraction: s.confusableDistractors, seed: UInt64(config.actor.seed), threads: Placement(config: config).actor.threads) { _ in }
     let demos = folder + "/demos.safetensors"
     try dataset.write(to: demos)
     let data = try DemoData(path: demos, camera: e.useWristImage ? "wrist_rgb" : "rgb")

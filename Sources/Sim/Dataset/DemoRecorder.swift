@@ -6,6 +6,8 @@
 /// (DART, Laskey et al. 2017): the data then shows how to recover from the small errors a cloned
 /// policy makes in closed loop, which plain demonstrations never visit.
 ///
+/// With `randomizeAppearance` the scenes vary as the RL job's do (`TabletopConfig.randomizeAppearance`).
+///
 /// With `confusableFraction` > 0 that share of each task's episodes draws its distractors from
 /// the other recorded tasks' target colours (`TabletopConfig.distractorColors`): a scene then
 /// holds, say, a green cube and a blue can beside the red cube asked for, and only the
@@ -16,7 +18,7 @@ public enum DemoRecorder {
   /// `progress` receives one line per batch.
   public static func record(
     tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, imageSize: Int = 64,
-    wristCamera: Bool = false, actionNoise: Double = 0, confusableFraction: Double = 0, seed: UInt64 = 0, threads: Int = 1,
+    wristCamera: Bool = false, randomizeAppearance: Bool = false, actionNoise: Double = 0, confusableFraction: Double = 0, seed: UInt64 = 0, threads: Int = 1,
     batchSize: Int = 32, progress: (String) -> Void = { _ in }
   ) throws -> DemoDataset {
     let specs = try tasks.map(TaskCatalog.named)
@@ -46,6 +48,7 @@ public enum DemoRecorder {
       config.split = split
       config.imageSize = imageSize
       config.wristCamera = wristCamera
+      config.randomizeAppearance = randomizeAppearance
       config.threads = threads
       config.seed = seed
       config.autoReset = false

@@ -16,6 +16,8 @@ final class EnvInstance: @unchecked Sendable {
   let reachReward: Bool
   /// Overrides the split's distractor palette (TabletopConfig.distractorColors).
   let distractorColors: [NamedColor]?
+  /// Train-split episodes vary table, light and camera mildly (TabletopConfig.randomizeAppearance).
+  let randomizeAppearance: Bool
 
   // Gripper command: the mocap target pose (position and roll/pitch/yaw) and the jaw command.
   var handPosition = SIMD3<Double>(0, 0, 0.2)
@@ -44,11 +46,15 @@ final class EnvInstance: @unchecked Sendable {
   /// height) and the policy then went for an object it could see; at 90 in 2.
   static let wristFieldOfView: Float = 90
 
-  init(taskModel: TaskModel, split: Split, reachReward: Bool = false, distractorColors: [NamedColor]? = nil) throws {
+  init(
+    taskModel: TaskModel, split: Split, reachReward: Bool = false, distractorColors: [NamedColor]? = nil,
+    randomizeAppearance: Bool = false
+  ) throws {
     self.taskModel = taskModel
     self.split = split
     self.reachReward = reachReward
     self.distractorColors = distractorColors
+    self.randomizeAppearance = randomizeAppearance
     guard let data = mj_makeData(taskModel.model) else {
       throw SimError.physics("MuJoCo could not allocate data for \(taskModel.task.name)")
     }
@@ -154,9 +160,19 @@ final class EnvInstance: @unchecked Sendable {
       ambient = Float(rng.uniform(0.25...0.55))
       table = Palette.tablesUnseen.randomElement(using: &rng)!
     }
-    let jitter = split == .execution || vision
+    var jitter = split == .execution || vision
       ? SIMD3<Float>(Float(rng.uniform(-0.03...0.03)), Float(rng.uniform(-0.03...0.03)), Float(rng.uniform(-0.03...0.03)))
       : .zero
+    // From a stream of its own: the layout and colours stay the seed's, with or without it.
+    if randomizeAppearance && split == .inDistribution {
+      var rng = SplitMix(seed: SplitMix.mix(seed, 0x4150_5045))
+      light = SIMD3(Float(rng.uniform(-0.65 ... -0.05)), Float(rng.uniform(-0.7 ... -0.2)), 1.0)
+      let intensity = Float(rng.uniform(0.85...1.1))
+      lightColor = SIMD3(intensity, intensity * Float(rng.uniform(0.93...1.0)), intensity * Float(rng.uniform(0.92...1.0)))
+      ambient = Float(rng.uniform(0.33...0.47))
+      table = Palette.tablesSeen.randomElement(using: &rng)!
+      jitter = SIMD3(Float(rng.uniform(-0.01...0.01)), Float(rng.uniform(-0.01...0.01)), Float(rng.uniform(-0.01...0.01)))
+    }
     return EpisodeVariation(
       slotColors: slotColors, fixtureColor: task.referenceColor?.rgb ?? .zero, tableColor: table,
       activeDistractors: vision ? SceneBuilder.distractorSlots : 2,

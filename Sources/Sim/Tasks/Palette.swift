@@ -33,6 +33,9 @@ public enum Palette {
   static let table = SIMD3<Float>(0.62, 0.50, 0.38)
   static let floor = SIMD3<Float>(0.35, 0.35, 0.38)
   static let gripper = SIMD3<Float>(0.20, 0.20, 0.22)
+  /// Table colours of randomised training scenes (`TabletopConfig.randomizeAppearance`): the
+  /// default wood and four more warm tones, none near the vision split's.
+  static let tablesSeen: [SIMD3<Float>] = [table, [0.45, 0.34, 0.24], [0.72, 0.66, 0.52], [0.60, 0.42, 0.34], [0.55, 0.53, 0.48]]
   /// Table colours of the vision split ("textures as colours").
   static let tablesUnseen: [SIMD3<Float>] = [[0.80, 0.80, 0.78], [0.30, 0.42, 0.30], [0.40, 0.40, 0.55]]
 }
