@@ -91,6 +91,9 @@ enum Rule {
   static func interval(_ x: Int) -> String? { x == -1 || x >= 1 ? nil : "must be -1 (never) or positive, got \(x)" }
   static func unitInterval(_ x: Double) -> String? { (0...1).contains(x) ? nil : "must be in [0, 1], got \(x)" }
   static func beta(_ x: Double) -> String? { (0..<1).contains(x) ? nil : "must be in [0, 1), got \(x)" }
+  static func inRange(_ range: ClosedRange<Int>) -> @Sendable (Int) -> String? {
+    { range.contains($0) ? nil : "must be \(range.lowerBound)...\(range.upperBound), got \($0)" }
+  }
   static func oneOf(_ names: [String]) -> @Sendable (String) -> String? {
     { names.contains($0) ? nil : "unknown value \"\($0)\" (expected one of: \(names.joined(separator: ", ")))" }
   }

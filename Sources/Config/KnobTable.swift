@@ -84,7 +84,9 @@ extension TrainingConfig {
       .field(p + "reward_mode", env.appending(path: \.rewardMode), "sparse success, RLinf's shaped terms, or dense (shaped plus reaching; embedded only)"),
       .field(p + "use_wrist_image", env.appending(path: \.useWristImage), "the policy sees the wrist camera instead of the third-person one"),
       .field(p + "randomize_appearance", env.appending(path: \.randomizeAppearance),
-             "env.train, embedded, train split: each episode (rollouts and the warm start's demonstrations) draws a seen table colour, a milder light than the vision split's and a camera offset up to 1 cm"),
+             "env.train, embedded, train split: each episode (rollouts, and the warm start's demonstrations unless sft.randomize_scenes is false) draws a seen table colour, a milder light than the vision split's and a camera offset up to 1 cm"),
+      .field(p + "max_distractors", env.appending(path: \.maxDistractors), check: Rule.inRange(2...4),
+             "env.train, embedded, train split: each episode places 2 to this many distractors in seen colours (the vision split places 4 in any colour)"),
       .field(p + "num_threads", env.appending(path: \.numThreads), check: Rule.atLeastOne, "simulator worker threads"),
       .field(p + "seed", env.appending(path: \.seed), "seed of reset states and simulator noise"),
     ]
@@ -139,6 +141,8 @@ extension TrainingConfig {
     .field("sft.lr_schedule", \.sft.lrSchedule, "constant, or cosine (5% linear warm-up, then cosine decay to zero)"),
     .field("sft.confusable_distractors", \.sft.confusableDistractors, check: Rule.unitInterval,
            "share of demonstrations whose distractors take the other tasks' target colours"),
+    .field("sft.randomize_scenes", \.sft.randomizeScenes, defaultNote: "null: as env.train",
+           "the demonstrations' scenes vary as env.train's (randomize_appearance, max_distractors); false: the seed's canonical scenes, while RL still varies its own"),
   ]
 
   private static let clusterKnobs: [Knob] = [

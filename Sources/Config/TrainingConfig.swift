@@ -36,6 +36,9 @@ public struct SFTConfig: Sendable {
   public var lr = 1e-3
   public var lrSchedule = LRSchedule.constant
   public var confusableDistractors = 0.0
+  /// Whether the demonstrations' scenes vary as env.train's do (randomize_appearance,
+  /// max_distractors); nil: as env.train, false: the seed's canonical scenes.
+  public var randomizeScenes: Bool? = nil
   public init() {}
 }
 
@@ -135,6 +138,7 @@ public struct EnvConfig: Sendable {
   public var useWristImage = false
   /// Train-split scenes vary table, light and camera mildly (embedded; env.train only).
   public var randomizeAppearance = false
+  public var maxDistractors = 2
   public var numThreads = 2
   public var seed = 0
   public init() {}

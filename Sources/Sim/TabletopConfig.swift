@@ -43,6 +43,9 @@ public struct TabletopConfig: Sendable {
   /// ambient) and a camera offset of up to 1 cm. The vision split's table colours, its stronger
   /// lighting, its unseen distractor colours and its four distractors stay unseen.
   public var randomizeAppearance = false
+  /// Training-scene clutter (train split only): each episode places between 2 (the split's own
+  /// count) and `maxDistractors` distractors, in seen colours; the vision split places 4.
+  public var maxDistractors = 2
   /// Vulkan physical device index (nil: the first GPU, else lavapipe).
   public var vulkanDevice: Int? = nil
 
@@ -56,6 +59,9 @@ public struct TabletopConfig: Sendable {
     }
     guard thirdPersonCamera || wristCamera else {
       throw SimError.invalidConfig("thirdPersonCamera and wristCamera are both off: no camera would be rendered")
+    }
+    guard (2...SceneBuilder.distractorSlots).contains(maxDistractors) else {
+      throw SimError.invalidConfig("maxDistractors must be 2...\(SceneBuilder.distractorSlots) (got \(maxDistractors))")
     }
     guard threads >= 1 else { throw SimError.invalidConfig("threads must be at least 1 (got \(threads))") }
     if let steps = maxEpisodeSteps, steps < 1 { throw SimError.invalidConfig("maxEpisodeSteps must be positive (got \(steps))") }

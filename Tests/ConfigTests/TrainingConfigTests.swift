@@ -124,6 +124,14 @@ import TestSupport
     #expect(rejection("env: {eval: {randomize_appearance: true}}")?.key == "env.eval.randomize_appearance")
     #expect(rejection("env: {train: {randomize_appearance: true, split: vision}}")?.key == "env.train.randomize_appearance")
     #expect(rejection("env: {train: {randomize_appearance: true, simulator_type: maniskill, tasks: [PickCube-v1]}}")?.key == "env.train.randomize_appearance")
+    // The demonstrations follow env.train unless sft.randomize_scenes is false.
+    #expect(config.sft.randomizeScenes == nil)
+    #expect(try TrainingConfig.parse(yaml: "sft: {randomize_scenes: false}").sft.randomizeScenes == false)
+    // Clutter: 2 to 4 distractors, the training scenes only.
+    #expect(try TrainingConfig.parse(yaml: "env: {train: {max_distractors: 4}}").env.train.maxDistractors == 4)
+    #expect(rejection("env: {train: {max_distractors: 5}}")?.problem.contains("2...4") == true)
+    #expect(rejection("env: {eval: {max_distractors: 3}}")?.key == "env.eval.max_distractors")
+    #expect(rejection("env: {train: {max_distractors: 3, split: execution}}")?.key == "env.train.max_distractors")
   }
 
   @Test func readsThePlacement() throws {

@@ -36,6 +36,29 @@ import Testing
     #expect(vision.instances.allSatisfy { Palette.tablesUnseen.contains($0.variation.tableColor) })
   }
 
+  @Test func clutteredTrainingScenesPlaceTwoToFourSeenDistractorsOnTheTable() throws {
+    let plain = try makeEnv(Self.tasks, numEnvs: 32)
+    let cluttered = try makeEnv(Self.tasks, numEnvs: 32) { $0.maxDistractors = 4 }
+    let seen = Set(Palette.seen.map(\.rgb))
+    let counts = cluttered.instances.map(\.variation.activeDistractors)
+    #expect(Set(counts) == [2, 3, 4], "\(counts)")
+    for (a, b) in zip(plain.instances, cluttered.instances) {
+      // Layout, colours and appearance stay the seed's; only the count changes.
+      #expect(a.slotPosition(0) == b.slotPosition(0))
+      #expect(a.variation.slotColors == b.variation.slotColors && b.variation.slotColors.allSatisfy(seen.contains))
+      #expect(a.variation.tableColor == b.variation.tableColor)
+      // The active distractors stand on the table, the others are parked off it.
+      for (slot, movable) in b.taskModel.layout.movables.enumerated() {
+        guard case .distractor(let i) = movable.role else { continue }
+        let p = b.slotPosition(slot)
+        #expect((abs(p.x) < 0.3 && abs(p.y) < 0.3) == (i < b.variation.activeDistractors), "slot \(slot) at \(p)")
+      }
+    }
+    let vision = try makeEnv(Self.tasks, numEnvs: 8, split: .vision) { $0.maxDistractors = 3 }
+    #expect(vision.instances.allSatisfy { $0.variation.activeDistractors == 4 })
+    #expect(throws: SimError.self) { try makeEnv(["pick-red-cube"]) { $0.maxDistractors = 5 } }
+  }
+
   @Test func visionVariesColoursTablesLightAndDistractors() throws {
     let env = try makeEnv(Self.tasks, numEnvs: 16, split: .vision)
     let unseen = Set(Palette.unseen.map(\.rgb))

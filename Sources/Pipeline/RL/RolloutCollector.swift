@@ -135,6 +135,7 @@ public final class RolloutCollector {
     c.reachReward = e.rewardMode == .dense
     c.maxEpisodeSteps = e.maxEpisodeSteps
     c.randomizeAppearance = e.randomizeAppearance
+    c.maxDistractors = e.maxDistractors
     return c
   }
 

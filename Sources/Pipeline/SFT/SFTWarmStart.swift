@@ -49,10 +49,11 @@ public enum SFTWarmStart {
     let e = config.env.train, m = config.actor.model, s = config.sft
     let split = Split(rawValue: e.split) ?? .inDistribution
     let tasks = e.tasks.isEmpty ? split.defaultTasks.map(\.name) : e.tasks
+    let varied = s.randomizeScenes ?? true  // false: canonical scenes, whatever env.train varies
     log("SFT warm start: recording \(s.episodesPerTask) expert episodes of each of \(tasks.count) tasks")
     let dataset = try DemoRecorder.record(
       tasks: tasks, episodesPerTask: s.episodesPerTask, split: split, wristCamera: e.useWristImage,
-      randomizeAppearance: e.randomizeAppearance, confusableFraction: s.confusableDistractors, seed: UInt64(config.actor.seed), threads: Placement(config: config).actor.threads) { _ in }
+      randomizeAppearance: varied && e.randomizeAppearance, maxDistractors: varied ? e.maxDistractors : 2, confusableFraction: s.confusableDistractors, seed: UInt64(config.actor.seed), threads: Placement(config: config).actor.threads) { _ in }
     let demos = folder + "/demos.safetensors"
     try dataset.write(to: demos)
     let data = try DemoData(path: demos, camera: e.useWristImage ? "wrist_rgb" : "rgb")

@@ -18,6 +18,8 @@ final class EnvInstance: @unchecked Sendable {
   let distractorColors: [NamedColor]?
   /// Train-split episodes vary table, light and camera mildly (TabletopConfig.randomizeAppearance).
   let randomizeAppearance: Bool
+  /// Train-split episodes place 2 to this many distractors (TabletopConfig.maxDistractors).
+  let maxDistractors: Int
 
   // Gripper command: the mocap target pose (position and roll/pitch/yaw) and the jaw command.
   var handPosition = SIMD3<Double>(0, 0, 0.2)
@@ -48,13 +50,14 @@ final class EnvInstance: @unchecked Sendable {
 
   init(
     taskModel: TaskModel, split: Split, reachReward: Bool = false, distractorColors: [NamedColor]? = nil,
-    randomizeAppearance: Bool = false
+    randomizeAppearance: Bool = false, maxDistractors: Int = 2
   ) throws {
     self.taskModel = taskModel
     self.split = split
     self.reachReward = reachReward
     self.distractorColors = distractorColors
     self.randomizeAppearance = randomizeAppearance
+    self.maxDistractors = maxDistractors
     guard let data = mj_makeData(taskModel.model) else {
       throw SimError.physics("MuJoCo could not allocate data for \(taskModel.task.name)")
     }
@@ -173,9 +176,15 @@ final class EnvInstance: @unchecked Sendable {
       table = Palette.tablesSeen.randomElement(using: &rng)!
       jitter = SIMD3(Float(rng.uniform(-0.01...0.01)), Float(rng.uniform(-0.01...0.01)), Float(rng.uniform(-0.01...0.01)))
     }
+    var distractors = vision ? SceneBuilder.distractorSlots : 2
+    // A stream of its own too: a job that adds clutter keeps its layouts and appearances.
+    if maxDistractors > 2 && split == .inDistribution {
+      var rng = SplitMix(seed: SplitMix.mix(seed, 0x434C_5554))
+      distractors = Int.random(in: 2...maxDistractors, using: &rng)
+    }
     return EpisodeVariation(
       slotColors: slotColors, fixtureColor: task.referenceColor?.rgb ?? .zero, tableColor: table,
-      activeDistractors: vision ? SceneBuilder.distractorSlots : 2,
+      activeDistractors: distractors,
       lightDirection: light / simdLength(light), lightColor: lightColor, ambient: ambient, cameraJitter: jitter,
       moveTargetAtStep: split == .execution ? Int(rng.uniform(8...20)) : nil)
   }
