@@ -87,6 +87,8 @@ extension TrainingConfig {
              "env.train, embedded, train split: each episode (rollouts, and the warm start's demonstrations unless sft.randomize_scenes is false) draws a seen table colour, a milder light than the vision split's and a camera offset up to 1 cm"),
       .field(p + "max_distractors", env.appending(path: \.maxDistractors), check: Rule.inRange(2...4),
              "env.train, embedded, train split: each episode places 2 to this many distractors in seen colours (the vision split places 4 in any colour)"),
+      .field(p + "start_spread", env.appending(path: \.startSpread), check: { (0...0.12).contains($0) ? nil : "must be 0...0.12 m, got \($0)" },
+             "env.train, embedded, train split: the hand starts up to this many metres off centre in x and y (the execution split's 0.12)"),
       .field(p + "num_threads", env.appending(path: \.numThreads), check: Rule.atLeastOne, "simulator worker threads"),
       .field(p + "seed", env.appending(path: \.seed), "seed of reset states and simulator noise"),
     ]
@@ -142,7 +144,7 @@ extension TrainingConfig {
     .field("sft.confusable_distractors", \.sft.confusableDistractors, check: Rule.unitInterval,
            "share of demonstrations whose distractors take the other tasks' target colours"),
     .field("sft.randomize_scenes", \.sft.randomizeScenes, defaultNote: "null: as env.train",
-           "the demonstrations' scenes vary as env.train's (randomize_appearance, max_distractors); false: the seed's canonical scenes, while RL still varies its own"),
+           "the demonstrations' scenes vary as env.train's (randomize_appearance, max_distractors, start_spread); false: the seed's canonical scenes, while RL still varies its own"),
   ]
 
   private static let clusterKnobs: [Knob] = [

@@ -36,7 +36,7 @@ public struct SFTConfig: Sendable {
   public var lr = 1e-3
   public var lrSchedule = LRSchedule.constant
   public var confusableDistractors = 0.0
-  /// Whether the demonstrations' scenes vary as env.train's do (randomize_appearance,
+  /// Whether the demonstrations' scenes vary as env.train's do (randomize_appearance, start_spread,
   /// max_distractors); nil: as env.train, false: the seed's canonical scenes.
   public var randomizeScenes: Bool? = nil
   public init() {}
@@ -139,6 +139,7 @@ public struct EnvConfig: Sendable {
   /// Train-split scenes vary table, light and camera mildly (embedded; env.train only).
   public var randomizeAppearance = false
   public var maxDistractors = 2
+  public var startSpread = 0.04
   public var numThreads = 2
   public var seed = 0
   public init() {}

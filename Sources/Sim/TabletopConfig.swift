@@ -46,6 +46,9 @@ public struct TabletopConfig: Sendable {
   /// Training-scene clutter (train split only): each episode places between 2 (the split's own
   /// count) and `maxDistractors` distractors, in seen colours; the vision split places 4.
   public var maxDistractors = 2
+  /// Training-scene start poses (train split only): the hand starts up to this many metres off
+  /// centre in x and y (the split's own 0.04; the execution split's 0.12).
+  public var startSpread = 0.04
   /// Vulkan physical device index (nil: the first GPU, else lavapipe).
   public var vulkanDevice: Int? = nil
 
@@ -62,6 +65,9 @@ public struct TabletopConfig: Sendable {
     }
     guard (2...SceneBuilder.distractorSlots).contains(maxDistractors) else {
       throw SimError.invalidConfig("maxDistractors must be 2...\(SceneBuilder.distractorSlots) (got \(maxDistractors))")
+    }
+    guard (0.0...0.12).contains(startSpread) else {
+      throw SimError.invalidConfig("startSpread must be 0...0.12 m (got \(startSpread))")
     }
     guard threads >= 1 else { throw SimError.invalidConfig("threads must be at least 1 (got \(threads))") }
     if let steps = maxEpisodeSteps, steps < 1 { throw SimError.invalidConfig("maxEpisodeSteps must be positive (got \(steps))") }

@@ -71,7 +71,7 @@ public final class TabletopEnv: BatchedEnvironment, @unchecked Sendable {
       models[spec.name] = model
       instances.append(try EnvInstance(
         taskModel: model, split: config.split, reachReward: config.reachReward, distractorColors: config.distractorColors?.compactMap(Palette.named),
-        randomizeAppearance: config.randomizeAppearance, maxDistractors: config.maxDistractors))
+        randomizeAppearance: config.randomizeAppearance, maxDistractors: config.maxDistractors, startSpread: config.startSpread))
     }
     self.instances = instances
     tasks = instances.map(\.task)

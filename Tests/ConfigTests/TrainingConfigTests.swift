@@ -132,6 +132,9 @@ import TestSupport
     #expect(rejection("env: {train: {max_distractors: 5}}")?.problem.contains("2...4") == true)
     #expect(rejection("env: {eval: {max_distractors: 3}}")?.key == "env.eval.max_distractors")
     #expect(rejection("env: {train: {max_distractors: 3, split: execution}}")?.key == "env.train.max_distractors")
+    #expect(try TrainingConfig.parse(yaml: "env: {train: {start_spread: 0.08}}").env.train.startSpread == 0.08)
+    #expect(rejection("env: {train: {start_spread: 0.2}}")?.problem.contains("0...0.12") == true)
+    #expect(rejection("env: {eval: {start_spread: 0.06}}")?.key == "env.eval.start_spread")
   }
 
   @Test func readsThePlacement() throws {

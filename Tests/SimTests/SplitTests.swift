@@ -59,6 +59,22 @@ import Testing
     #expect(throws: SimError.self) { try makeEnv(["pick-red-cube"]) { $0.maxDistractors = 5 } }
   }
 
+  @Test func spreadTrainingStartsMoveOnlyTheHand() throws {
+    let plain = try makeEnv(Self.tasks, numEnvs: 32)
+    let spread = try makeEnv(Self.tasks, numEnvs: 32) { $0.startSpread = 0.08 }
+    let offsets = spread.instances.map { max(abs($0.handPosition.x), abs($0.handPosition.y)) }
+    #expect(offsets.allSatisfy { $0 <= 0.08 } && offsets.filter { $0 > 0.04 }.count >= 8, "\(offsets)")
+    for (a, b) in zip(plain.instances, spread.instances) {
+      #expect(a.slotPosition(0) == b.slotPosition(0) && a.handPosition.z == b.handPosition.z)
+      #expect(a.variation.slotColors == b.variation.slotColors)
+    }
+    // The execution split keeps its own, wider starts.
+    let execution = try makeEnv(Self.tasks, numEnvs: 8, split: .execution)
+    let executionSpread = try makeEnv(Self.tasks, numEnvs: 8, split: .execution) { $0.startSpread = 0.08 }
+    #expect(execution.instances.map(\.handPosition) == executionSpread.instances.map(\.handPosition))
+    #expect(throws: SimError.self) { try makeEnv(["pick-red-cube"]) { $0.startSpread = 0.2 } }
+  }
+
   @Test func visionVariesColoursTablesLightAndDistractors() throws {
     let env = try makeEnv(Self.tasks, numEnvs: 16, split: .vision)
     let unseen = Set(Palette.unseen.map(\.rgb))

@@ -136,6 +136,7 @@ public final class RolloutCollector {
     c.maxEpisodeSteps = e.maxEpisodeSteps
     c.randomizeAppearance = e.randomizeAppearance
     c.maxDistractors = e.maxDistractors
+    c.startSpread = e.startSpread
     return c
   }
 

@@ -53,7 +53,8 @@ public enum SFTWarmStart {
     log("SFT warm start: recording \(s.episodesPerTask) expert episodes of each of \(tasks.count) tasks")
     let dataset = try DemoRecorder.record(
       tasks: tasks, episodesPerTask: s.episodesPerTask, split: split, wristCamera: e.useWristImage,
-      randomizeAppearance: varied && e.randomizeAppearance, maxDistractors: varied ? e.maxDistractors : 2, confusableFraction: s.confusableDistractors, seed: UInt64(config.actor.seed), threads: Placement(config: config).actor.threads) { _ in }
+      randomizeAppearance: varied && e.randomizeAppearance, maxDistractors: varied ? e.maxDistractors : 2,
+      startSpread: varied ? e.startSpread : 0.04, confusableFraction: s.confusableDistractors, seed: UInt64(config.actor.seed), threads: Placement(config: config).actor.threads) { _ in }
     let demos = folder + "/demos.safetensors"
     try dataset.write(to: demos)
     let data = try DemoData(path: demos, camera: e.useWristImage ? "wrist_rgb" : "rgb")

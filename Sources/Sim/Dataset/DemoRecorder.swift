@@ -18,7 +18,7 @@ public enum DemoRecorder {
   /// `progress` receives one line per batch.
   public static func record(
     tasks: [String], episodesPerTask: Int, split: Split = .inDistribution, imageSize: Int = 64,
-    wristCamera: Bool = false, randomizeAppearance: Bool = false, maxDistractors: Int = 2, actionNoise: Double = 0, confusableFraction: Double = 0, seed: UInt64 = 0, threads: Int = 1,
+    wristCamera: Bool = false, randomizeAppearance: Bool = false, maxDistractors: Int = 2, startSpread: Double = 0.04, actionNoise: Double = 0, confusableFraction: Double = 0, seed: UInt64 = 0, threads: Int = 1,
     batchSize: Int = 32, progress: (String) -> Void = { _ in }
   ) throws -> DemoDataset {
     let specs = try tasks.map(TaskCatalog.named)
@@ -50,6 +50,7 @@ public enum DemoRecorder {
       config.wristCamera = wristCamera
       config.randomizeAppearance = randomizeAppearance
       config.maxDistractors = maxDistractors
+      config.startSpread = startSpread
       config.threads = threads
       config.seed = seed
       config.autoReset = false

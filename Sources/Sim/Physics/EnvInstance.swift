@@ -20,6 +20,9 @@ final class EnvInstance: @unchecked Sendable {
   let randomizeAppearance: Bool
   /// Train-split episodes place 2 to this many distractors (TabletopConfig.maxDistractors).
   let maxDistractors: Int
+  /// Train-split episodes start the hand up to this far off centre (TabletopConfig.startSpread).
+  let startSpread: Double
+  static let trainStartSpread = 0.04
 
   // Gripper command: the mocap target pose (position and roll/pitch/yaw) and the jaw command.
   var handPosition = SIMD3<Double>(0, 0, 0.2)
@@ -50,7 +53,7 @@ final class EnvInstance: @unchecked Sendable {
 
   init(
     taskModel: TaskModel, split: Split, reachReward: Bool = false, distractorColors: [NamedColor]? = nil,
-    randomizeAppearance: Bool = false, maxDistractors: Int = 2
+    randomizeAppearance: Bool = false, maxDistractors: Int = 2, startSpread: Double = EnvInstance.trainStartSpread
   ) throws {
     self.taskModel = taskModel
     self.split = split
@@ -58,6 +61,7 @@ final class EnvInstance: @unchecked Sendable {
     self.distractorColors = distractorColors
     self.randomizeAppearance = randomizeAppearance
     self.maxDistractors = maxDistractors
+    self.startSpread = startSpread
     guard let data = mj_makeData(taskModel.model) else {
       throw SimError.physics("MuJoCo could not allocate data for \(taskModel.task.name)")
     }
@@ -113,9 +117,15 @@ final class EnvInstance: @unchecked Sendable {
       setSlotPose(slot, position: SIMD3(p.x, p.y, SceneBuilder.restHeight(movable.shape)), yaw: yaw)
     }
 
-    let start = wide
+    var start = wide
       ? SIMD3(rng.uniform(-0.12...0.12), rng.uniform(-0.12...0.12), rng.uniform(0.14...0.24))
       : SIMD3(rng.uniform(-0.04...0.04), rng.uniform(-0.04...0.04), rng.uniform(0.16...0.20))
+    if startSpread != Self.trainStartSpread && split == .inDistribution {
+      // From a stream of its own: the rest of the episode stays the seed's.
+      var rng = SplitMix(seed: SplitMix.mix(seed, 0x5354_4152))
+      start.x = rng.uniform(-startSpread...startSpread)
+      start.y = rng.uniform(-startSpread...startSpread)
+    }
     handPosition = start
     handEuler = .zero
     gripperClosed = false
@@ -177,7 +187,7 @@ final class EnvInstance: @unchecked Sendable {
       jitter = SIMD3(Float(rng.uniform(-0.01...0.01)), Float(rng.uniform(-0.01...0.01)), Float(rng.uniform(-0.01...0.01)))
     }
     var distractors = vision ? SceneBuilder.distractorSlots : 2
-    // A stream of its own too: a job that adds clutter keeps its layouts and appearances.
+    // A stream of its own too: appearance and the task objects' places stay the seed's.
     if maxDistractors > 2 && split == .inDistribution {
       var rng = SplitMix(seed: SplitMix.mix(seed, 0x434C_5554))
       distractors = Int.random(in: 2...maxDistractors, using: &rng)
