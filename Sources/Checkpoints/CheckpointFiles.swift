@@ -8,11 +8,14 @@ public struct CheckpointSnapshot: Sendable {
   public var files: [String: [UInt8]]
   /// Evaluation success at this step, for keep-best (nil: not evaluated).
   public var evalSuccess: Double?
+  /// Episodes behind `evalSuccess` (its standard error; nil: unknown).
+  public var evalEpisodes: Int?
 
-  public init(step: Int, files: [String: [UInt8]], evalSuccess: Double? = nil) {
+  public init(step: Int, files: [String: [UInt8]], evalSuccess: Double? = nil, evalEpisodes: Int? = nil) {
     self.step = step
     self.files = files
     self.evalSuccess = evalSuccess
+    self.evalEpisodes = evalEpisodes
   }
 
   public var byteCount: Int { files.values.reduce(0) { $0 + $1.count } }

@@ -28,6 +28,7 @@ public final class CheckpointStore: @unchecked Sendable {
     public let step: Int
     public let path: String
     public let evalSuccess: Double?
+    public let evalEpisodes: Int?
     public let bytes: Int
   }
 
@@ -35,6 +36,7 @@ public final class CheckpointStore: @unchecked Sendable {
     var step: Int
     var files: [String: Int]
     var evalSuccess: Double?
+    var evalEpisodes: Int?
     var createdAt: Double
   }
 
@@ -69,7 +71,7 @@ public final class CheckpointStore: @unchecked Sendable {
       try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
       var files = snapshot.files
       let manifest = Manifest(
-        step: snapshot.step, files: files.mapValues(\.count), evalSuccess: snapshot.evalSuccess, createdAt: Date().timeIntervalSince1970)
+        step: snapshot.step, files: files.mapValues(\.count), evalSuccess: snapshot.evalSuccess, evalEpisodes: snapshot.evalEpisodes, createdAt: Date().timeIntervalSince1970)
       files[Self.manifestFile] = Array(try JSONEncoder().encode(manifest))
       try CheckpointFiles.write(files, into: temporary)
       if FileManager.default.fileExists(atPath: final) {
@@ -106,9 +108,23 @@ public final class CheckpointStore: @unchecked Sendable {
     return list().last
   }
 
-  /// The checkpoint with the best evaluation success (ties: the newer).
-  public func best() -> Entry? {
-    list().filter { $0.evalSuccess != nil }.max { ($0.evalSuccess!, $0.step) < ($1.evalSuccess!, $1.step) }
+  /// The checkpoint with the highest evaluation success (ties: the newer).
+  public func topEvaluated() -> Entry? { Self.top(list()) }
+
+  /// The checkpoint to hand over: the newest whose evaluation lies within one standard error
+  /// of the top one's (sqrt(p(1-p)/n) over its episodes; without a count, the top one). The
+  /// evaluation cannot tell those apart, and the newer has trained longer: on randomised scenes
+  /// what it learned carried over to the unseen splits (README "Learning efficiency").
+  public func best() -> Entry? { Self.best(list()) }
+
+  static func top(_ entries: [Entry]) -> Entry? {
+    entries.filter { $0.evalSuccess != nil }.max { ($0.evalSuccess!, $0.step) < ($1.evalSuccess!, $1.step) }
+  }
+
+  static func best(_ entries: [Entry]) -> Entry? {
+    guard let top = top(entries), let p = top.evalSuccess else { return nil }
+    let error = top.evalEpisodes.map { n in (p * (1 - p) / Double(max(n, 1))).squareRoot() } ?? 0
+    return entries.filter { ($0.evalSuccess ?? -1) >= p - error - 1e-12 }.max { $0.step < $1.step }
   }
 
   /// Reads a checkpoint's manifest and checks every file is there with its size.
@@ -126,7 +142,7 @@ public final class CheckpointStore: @unchecked Sendable {
         throw CheckpointError("\(path)/\(file) is missing or does not have the \(size) bytes the manifest lists")
       }
     }
-    return Entry(step: manifest.step, path: path, evalSuccess: manifest.evalSuccess, bytes: manifest.files.values.reduce(0, +))
+    return Entry(step: manifest.step, path: path, evalSuccess: manifest.evalSuccess, evalEpisodes: manifest.evalEpisodes, bytes: manifest.files.values.reduce(0, +))
   }
 
   private func writeLatest(_ name: String) throws {
@@ -142,7 +158,8 @@ public final class CheckpointStore: @unchecked Sendable {
   private func applyRetention() throws {
     let all = list()
     var keep = Set(all.suffix(keepLast).map(\.step))
-    if keepBest, let best = best() { keep.insert(best.step) }
+    // The top one too: the handed-over one is measured against it, so it must not drift away.
+    if keepBest, let best = Self.best(all), let top = Self.top(all) { keep.formUnion([best.step, top.step]) }
     for entry in all where !keep.contains(entry.step) {
       try retire(Self.directoryName(step: entry.step))
     }

@@ -385,7 +385,8 @@ final class JobController: @unchecked Sendable {
       try run.finish()
       logger.info("job \(name): finished at iteration \(run.iteration)")
       if let best = run.checkpoints.best(), let success = best.evalSuccess {
-        // The policy the job hands over: its best periodic evaluation (the newest on ties).
+        // The policy the job hands over: the newest within one standard error of the best
+        // periodic evaluation (CheckpointStore.best).
         logger.info(Logger.Message(stringLiteral: String(format: "job %@: hands over %@ (iteration %d, periodic evaluation %.1f%%)", name, best.path, best.step, 100 * success)))
       }
       outcome = .finished

@@ -9,7 +9,7 @@ import Staging
 import Torch
 
 /// `rlinf-sft compare CONFIG`: a finished job's SFT base against the checkpoint the job hands
-/// over (its best periodic evaluation), greedy, on every split, with reset states the periodic
+/// over (CheckpointStore.best), greedy, on every split, with reset states the periodic
 /// evaluations never used. Writes `<run>/comparison.md` and a report per policy and split under
 /// `<run>/eval/`.
 struct Compare: ParsableCommand {
@@ -22,7 +22,7 @@ struct Compare: ParsableCommand {
   @Option(help: "Comma-separated splits: train, vision, execution, semantic (recombined words), unseen (semantic tasks naming unseen words).")
   var splits = "train,vision,execution,semantic"
   @Option(help: "Worker threads (simulator and policy).") var threads = 2
-  @Option(help: "The RL checkpoint to compare (default: the best-evaluated one, else the latest).") var checkpoint: String?
+  @Option(help: "The RL checkpoint to compare (default: the one the job hands over, else the latest).") var checkpoint: String?
 
   func run() throws {
     let job = try TrainingConfig.load(path: config)
@@ -57,7 +57,7 @@ struct Compare: ParsableCommand {
     }
     var md = [
       "# \(job.runner.experimentName): SFT base vs RL", "",
-      "Greedy success over \(episodes) episodes per task and split (reset-state seed \(seed), disjoint from the training windows and the periodic evaluations). The RL checkpoint is the one the job hands over: its best periodic evaluation.", "",
+      "Greedy success over \(episodes) episodes per task and split (reset-state seed \(seed), disjoint from the training windows and the periodic evaluations). The RL checkpoint is the one the job hands over: the newest within one standard error of its best periodic evaluation.", "",
       "| policy | " + splitNames.joined(separator: " | ") + " |", "|---|" + String(repeating: "---|", count: splitNames.count),
     ]
     for (name, _) in policies {

@@ -72,7 +72,7 @@ struct RlinfTrain: ParsableCommand {
     }
     print("done: \(job.iteration) iterations, checkpoint \(job.checkpointPath(job.iteration)), metrics \(job.directory)/metrics.jsonl")
     if let best = job.checkpoints.best(), let success = best.evalSuccess {
-      print(String(format: "best periodic evaluation: iteration %d (%.1f%%), %@", best.step, 100 * success, best.path))
+      print(String(format: "hands over iteration %d (periodic evaluation %.1f%%, within one standard error of the best), %@", best.step, 100 * success, best.path))
     }
   }
 }

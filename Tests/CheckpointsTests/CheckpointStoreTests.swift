@@ -28,6 +28,35 @@ import TestSupport
     #expect(names == ["global_step_10", "global_step_30", "global_step_40", "latest"])
   }
 
+  /// The job hands over the newest checkpoint its evaluations cannot tell from the top one: within
+  /// one standard error of it (98% of 102 episodes: 1.39 points), and retention keeps both.
+  @Test func handsOverTheNewestWithinOneStandardErrorOfTheTop() throws {
+    let root = try temporaryDirectory("ckpt-best") + "/checkpoints"
+    defer { try? FileManager.default.removeItem(atPath: root + "/..") }
+    let store = try CheckpointStore(root: root, keepLast: 1, keepBest: true)
+    func commit(_ step: Int, _ eval: Double, episodes: Int? = 102) throws {
+      var s = snapshot(step, eval: eval)
+      s.evalEpisodes = episodes
+      try store.commit(s)
+    }
+    try commit(10, 0.980)
+    try commit(20, 0.950)  // 3.0 points below: distinguishable
+    #expect(store.best()?.step == 10)
+    try commit(30, 0.970)  // 1.0 point below: within 1.39
+    #expect(store.topEvaluated()?.step == 10 && store.best()?.step == 30)
+    try commit(40, 0.960)  // within one error of 97.0 but not of 98.0: the top anchors it
+    #expect(store.best()?.step == 30)
+    #expect(store.list().map(\.step) == [10, 30, 40])
+    #expect(try store.verify(root + "/global_step_30").evalEpisodes == 102)
+    // The error is the top one's: a checkpoint without a count can still be handed over...
+    try commit(50, 0.975, episodes: nil)
+    #expect(store.best()?.step == 50)
+    // ...but a top one without a count (an older manifest) allows no margin.
+    try commit(60, 0.990, episodes: nil)
+    try commit(70, 0.985)
+    #expect(store.best()?.step == 60)
+  }
+
   /// What a killed writer leaves behind: a temporary folder (removed on start) and, if it died
   /// while files were landing, a checkpoint that does not match its manifest (skipped).
   @Test func leftoversAndDamageNeverLoad() throws {

@@ -237,7 +237,8 @@ public final class RLRun {
       }
     }
     if r.saveInterval > 0 && iteration % r.saveInterval == 0 {
-      metrics["time/checkpoint_snapshot"] = try saveCheckpoint(evalSuccess: metrics["eval/success_once"])
+      metrics["time/checkpoint_snapshot"] = try saveCheckpoint(
+        evalSuccess: metrics["eval/success_once"], evalEpisodes: metrics["eval/episodes"].map { Int($0) })
     }
     try record(metrics)
     return metrics
@@ -292,9 +293,10 @@ public final class RLRun {
   /// took (all that training waits for). With ranks, every rank calls it (their generator
   /// states are gathered) and rank 0 writes.
   @discardableResult
-  public func saveCheckpoint(evalSuccess: Double? = nil) throws -> Double {
+  public func saveCheckpoint(evalSuccess: Double? = nil, evalEpisodes: Int? = nil) throws -> Double {
     var clock = Clock()
-    let snapshot = try RLCheckpoint.snapshot(self, evalSuccess: evalSuccess)
+    var snapshot = try RLCheckpoint.snapshot(self, evalSuccess: evalSuccess)
+    snapshot.evalEpisodes = evalEpisodes
     if isLeader { checkpointWriter.submit(snapshot) }
     savedIteration = iteration
     return clock.lap()
@@ -414,7 +416,7 @@ struct Clock {
 extension ClosedLoopEvaluation.Result {
   /// eval/success_once (and success_at_end) overall, success_once per task.
   public func metrics(prefix: String) -> [String: Double] {
-    var out = ["\(prefix)/success_once": successRate, "\(prefix)/success_at_end": successAtEndRate]
+    var out = ["\(prefix)/success_once": successRate, "\(prefix)/success_at_end": successAtEndRate, "\(prefix)/episodes": Double(episodes)]
     for (task, r) in perTask { out["\(prefix)/success_once/\(task)"] = Double(r.successes) / Double(max(r.episodes, 1)) }
     // Why episodes ended as they did (embedded simulator), as fractions of all episodes.
     if perTask.values.contains(where: { !$0.outcomes.isEmpty }) {
