@@ -95,6 +95,8 @@ import Torch
     #expect((first["train/critic/value_loss"] != nil) == (adv == .gae))
     #expect((first["rollout/returns_max"] != nil) == (adv == .gae))
     #expect(first["eval/success_once"] == nil && second["eval/success_once"] != nil)
+    // The checkpoint records how many episodes its evaluation had: the handover's standard error.
+    #expect(try second["eval/episodes"] == 2 && job.checkpoints.verify(job.checkpointPath(2)).evalEpisodes == 2)
     #expect(FileManager.default.fileExists(atPath: dir + "/\(adv.rawValue)/videos/eval_train_step_2.gif"))
     #expect(try String(contentsOfFile: job.checkpointPath(2) + "/job.yaml", encoding: .utf8) == "# the job's YAML\n")
 
