@@ -138,7 +138,9 @@ public struct EnvConfig: Sendable {
   public var useWristImage = false
   /// Train-split scenes vary table, light and camera mildly (embedded; env.train only).
   public var randomizeAppearance = false
+  /// Train-split scenes place 2 to this many seen-colour distractors (embedded; env.train only).
   public var maxDistractors = 2
+  /// Train-split episodes start the hand up to this far off centre, metres (embedded; env.train only).
   public var startSpread = 0.04
   public var numThreads = 2
   public var seed = 0

@@ -41,7 +41,8 @@ public struct TabletopConfig: Sendable {
   /// Training-scene randomisation (train split only): each episode draws its table from
   /// `Palette.tablesSeen`, a milder light than the vision split's (direction, intensity, tint,
   /// ambient) and a camera offset of up to 1 cm. The vision split's table colours, its stronger
-  /// lighting, its unseen distractor colours and its four distractors stay unseen.
+  /// lighting and its unseen distractor colours stay unseen (its four distractors too, unless
+  /// `maxDistractors` says otherwise).
   public var randomizeAppearance = false
   /// Training-scene clutter (train split only): each episode places between 2 (the split's own
   /// count) and `maxDistractors` distractors, in seen colours; the vision split places 4.

@@ -187,7 +187,8 @@ final class EnvInstance: @unchecked Sendable {
       jitter = SIMD3(Float(rng.uniform(-0.01...0.01)), Float(rng.uniform(-0.01...0.01)), Float(rng.uniform(-0.01...0.01)))
     }
     var distractors = vision ? SceneBuilder.distractorSlots : 2
-    // A stream of its own too: appearance and the task objects' places stay the seed's.
+    // A stream of its own too: the appearance stays the seed's, and so do the places of the
+    // objects drawn before the extra distractors (the hand's start follows their draws).
     if maxDistractors > 2 && split == .inDistribution {
       var rng = SplitMix(seed: SplitMix.mix(seed, 0x434C_5554))
       distractors = Int.random(in: 2...maxDistractors, using: &rng)
