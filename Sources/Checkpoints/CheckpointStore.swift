@@ -17,7 +17,7 @@ public final class CheckpointStore: @unchecked Sendable {
   public let root: String
   /// Complete checkpoints kept besides the best one (at least 1).
   public let keepLast: Int
-  /// Also keep the checkpoint with the best evaluation success.
+  /// Also keep the checkpoint with the best evaluation success and the one `best()` hands over.
   public let keepBest: Bool
   public static let manifestFile = "MANIFEST.json"
   static let latestFile = "latest"

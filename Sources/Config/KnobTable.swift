@@ -12,7 +12,7 @@ extension TrainingConfig {
     .field("runner.val_check_interval", \.runner.valCheckInterval, live: true, check: Rule.interval, "evaluate on env.eval every N iterations (-1: never)"),
     .field("runner.val_before_train", \.runner.valBeforeTrain, "evaluate the starting policy before the first iteration, logged as step 0"),
     .field("runner.save_interval", \.runner.saveInterval, live: true, check: Rule.interval, "checkpoint every N iterations (-1: never)"),
-    .field("runner.keep_last_checkpoints", \.runner.keepLastCheckpoints, check: Rule.atLeastOne, "complete checkpoints kept, besides the best-evaluated one"),
+    .field("runner.keep_last_checkpoints", \.runner.keepLastCheckpoints, check: Rule.atLeastOne, "complete checkpoints kept, besides the best-evaluated one and the one handed over"),
     .field("runner.logger.log_path", \.runner.logPath, "folder that holds the runs"),
     .field("runner.logger.experiment_name", \.runner.experimentName, check: { $0.isEmpty || $0.contains("/") ? "must be a non-empty name without '/'" : nil },
            "the run's folder under log_path (metrics, checkpoints, videos)"),
