@@ -56,14 +56,15 @@ extension TrainingConfig {
                   "\(e.maxStepsPerRolloutEpoch) steps are not divisible by the chunk size num_action_chunks \(m.numActionChunks)")
       try require(e.rewardMode != .dense || e.simulatorType == "embedded", "env.\(name).reward_mode",
                   "dense (reach and alignment terms) needs the embedded simulator's state; \(e.simulatorType) offers sparse or shaped")
-      for (key, varied) in [("max_distractors", e.maxDistractors != 2), ("start_spread", e.startSpread != 0.04)] where varied {
+      // The training-scene knobs: each away from its default varies the embedded train split.
+      let plain = EnvConfig()
+      let sceneKnobs = [
+        ("randomize_appearance", e.randomizeAppearance != plain.randomizeAppearance),
+        ("max_distractors", e.maxDistractors != plain.maxDistractors), ("start_spread", e.startSpread != plain.startSpread),
+      ]
+      for (key, varied) in sceneKnobs where varied {
         try require(name == "train", "env.eval.\(key)", "evaluations run the split's own scenes; vary the training scenes (env.train)")
         try require(e.simulatorType == "embedded" && e.split == "train", "env.train.\(key)",
-                    "varies the embedded simulator's train-split scenes; this env is \(e.simulatorType), split \(e.split)")
-      }
-      if e.randomizeAppearance {
-        try require(name == "train", "env.eval.randomize_appearance", "evaluations run the split's own scenes; randomise the training scenes (env.train)")
-        try require(e.simulatorType == "embedded" && e.split == "train", "env.train.randomize_appearance",
                     "varies the embedded simulator's train-split scenes; this env is \(e.simulatorType), split \(e.split)")
       }
     }

@@ -49,12 +49,14 @@ public enum SFTWarmStart {
     let e = config.env.train, m = config.actor.model, s = config.sft
     let split = Split(rawValue: e.split) ?? .inDistribution
     let tasks = e.tasks.isEmpty ? split.defaultTasks.map(\.name) : e.tasks
-    let varied = s.randomizeScenes ?? true  // false: canonical scenes, whatever env.train varies
+    // sft.randomize_scenes false: the simulator's canonical scenes, whatever env.train varies.
+    let varied = s.randomizeScenes ?? true, canonical = TabletopConfig()
     log("SFT warm start: recording \(s.episodesPerTask) expert episodes of each of \(tasks.count) tasks")
     let dataset = try DemoRecorder.record(
       tasks: tasks, episodesPerTask: s.episodesPerTask, split: split, wristCamera: e.useWristImage,
-      randomizeAppearance: varied && e.randomizeAppearance, maxDistractors: varied ? e.maxDistractors : 2,
-      startSpread: varied ? e.startSpread : 0.04, confusableFraction: s.confusableDistractors, seed: UInt64(config.actor.seed), threads: Placement(config: config).actor.threads) { _ in }
+      randomizeAppearance: varied ? e.randomizeAppearance : canonical.randomizeAppearance,
+      maxDistractors: varied ? e.maxDistractors : canonical.maxDistractors,
+      startSpread: varied ? e.startSpread : canonical.startSpread, confusableFraction: s.confusableDistractors, seed: UInt64(config.actor.seed), threads: Placement(config: config).actor.threads) { _ in }
     let demos = folder + "/demos.safetensors"
     try dataset.write(to: demos)
     let data = try DemoData(path: demos, camera: e.useWristImage ? "wrist_rgb" : "rgb")
