@@ -48,6 +48,9 @@ public enum Precision: String, Sendable, CaseIterable {
   case fp32
   /// bfloat16 matmuls (autocast) over float32 weights.
   case bf16
+  /// bf16 where the device computes bfloat16 in hardware (CUDA; CPUs with AVX512-BF16 or AMX),
+  /// fp32 elsewhere: emulated bfloat16 is many times slower than float32.
+  case auto
 }
 
 /// `env.*.reward_mode`: sparse success, RLinf's shaped terms, or those plus reaching.

@@ -112,7 +112,7 @@ extension TrainingConfig {
     .field("actor.model.patch_pool", \.actor.model.patchPool,
            check: { [1, 2, 4, 8].contains($0) ? nil : "must be 1, 2, 4 or 8 (it divides the patch grid), got \($0)" },
            "the tiny configuration average-pools its patch grid by this per side (a checkpoint must agree)"),
-    .field("actor.model.precision", \.actor.model.precision, "fp32, or bf16 matmuls (autocast) over float32 weights and optimizer state"),
+    .field("actor.model.precision", \.actor.model.precision, "fp32; bf16 matmuls (autocast) over float32 weights and optimizer state; or auto: bf16 where the device computes it in hardware (CUDA, AVX512-BF16/AMX CPUs), else fp32"),
     .field("actor.model.use_film", \.actor.model.useFilm, "the tiny configuration conditions its vision encoder on the instruction (FiLM; a checkpoint must agree)"),
     .field("actor.model.add_value_head", \.actor.model.addValueHead, default: { $0.algorithm.lossType == .actorCritic },
            defaultNote: "true with loss_type actor_critic, else false", "the policy carries a value head"),

@@ -43,7 +43,7 @@ struct Compare: ParsableCommand {
     let splitNames = splits.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     for (name, path) in policies {
       let policy = try VLACheckpoint.load(from: path)
-      policy.computeInBFloat16 = job.actor.model.precision == .bf16
+      policy.computeInBFloat16 = job.actor.model.precision.usesBFloat16(on: .cpu)  // evaluates on the CPU
       for splitName in splitNames {
         let (split, tasks) = try Self.tasks(splitName, trained: trained)
         let result = try ClosedLoopEvaluation.run(

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Torch
 
@@ -52,5 +53,22 @@ import Torch
     try Autograd.withNoGrad { try w.multiplyInPlace(3) }
     let second = try Autocast.withBFloat16 { try x.linear(weight: w) }.item()
     #expect(first == 4 && second == 12)
+  }
+
+  /// Native bfloat16 is what lscpu (util-linux, the kernel's flags) reports for this CPU:
+  /// `precision: auto` then picks bf16 only where it is not emulated.
+  @Test func nativeBFloat16FollowsTheCPUFlags() throws {
+    let lscpu = Process()
+    lscpu.executableURL = URL(fileURLWithPath: "/usr/bin/lscpu")
+    let pipe = Pipe()
+    lscpu.standardOutput = pipe
+    try lscpu.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    lscpu.waitUntilExit()
+    let flagsLine = try #require(output.split(separator: "\n").first { $0.hasPrefix("Flags:") })
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    #expect(flags.contains("sse2"))  // the line was read
+    #expect(Autocast.isNative(on: .cpu) == (flags.contains("avx512_bf16") || flags.contains("amx_bf16")))
+    #expect(Autocast.isNative(on: .cuda(0)))
   }
 }

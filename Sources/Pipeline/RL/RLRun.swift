@@ -89,7 +89,7 @@ public final class RLRun {
     var model = config
     if let resumedFrom { model.actor.model.modelPath = resumedFrom.path }
     policy = try Self.makePolicy(model)
-    policy.computeInBFloat16 = config.actor.model.precision == .bf16
+    policy.computeInBFloat16 = config.actor.model.precision.usesBFloat16(on: placement.actor.torchDevice)
     if let group {
       // Every rank starts from rank 0's weights (a fresh tiny policy is seeded per rank).
       for (name, p) in policy.namedParameters() { try group.broadcast(p, from: 0, "broadcast of \(name)") }

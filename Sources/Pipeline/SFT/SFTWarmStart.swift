@@ -63,8 +63,9 @@ public enum SFTWarmStart {
     let tokenizer = try TinyTokenizer.load()
     let vla = m.tinyVLAConfig(textVocabulary: tokenizer.vocabularySize)
     let policy = try VLAPolicy(config: vla, tokenizer: tokenizer, generator: Generator(seed: UInt64(config.actor.seed)))
-    policy.computeInBFloat16 = m.precision == .bf16
-    try policy.move(to: Device(parsing: config.cluster.placement(of: .actor).device))  // trains where the actor will
+    let device = try Device(parsing: config.cluster.placement(of: .actor).device)
+    policy.computeInBFloat16 = m.precision.usesBFloat16(on: device)
+    try policy.move(to: device)  // trains where the actor will
     var run = SFTRun()
     run.steps = s.steps
     run.batchSize = s.batchSize
@@ -72,7 +73,7 @@ public enum SFTWarmStart {
     run.seed = UInt64(config.actor.seed)
     run.cosineSchedule = s.lrSchedule == .cosine
     run.shouldStop = shouldStop
-    log("SFT warm start: \(data.count) demonstration steps, \(s.steps) steps of batch \(s.batchSize)")
+    log("SFT warm start: \(data.count) demonstration steps, \(s.steps) steps of batch \(s.batchSize), matmuls in \(m.precision.summary(on: device))")
     let work = try WorkerPool.forStage("rlinf-sft-worker", Placement(config: config).actor)
     _ = try run.train(policy: policy, data: data, work: work) { p in
       log(String(format: "SFT step %d/%d  loss %.4f  %.0f samples/s  ETA %.0f s", p.step, s.steps, p.loss, p.samplesPerSecond, p.secondsLeft))
