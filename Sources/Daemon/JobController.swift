@@ -54,7 +54,7 @@ final class JobController: @unchecked Sendable {
   private let notifier: SystemdNotifier
   private let stateDirectory: String
   private let onMetrics: @Sendable (Int, [String: Double]) -> Void
-  private let onFinish: @Sendable () -> Void
+  private let onFinish: @Sendable (_ failed: Bool) -> Void
   // Guarded by `condition`:
   private var phase = Phase.idle
   private var jobName: String?
@@ -84,7 +84,7 @@ final class JobController: @unchecked Sendable {
 
   init(
     stateDirectory: String, logger: Logger, notifier: SystemdNotifier,
-    onMetrics: @escaping @Sendable (Int, [String: Double]) -> Void, onFinish: @escaping @Sendable () -> Void
+    onMetrics: @escaping @Sendable (Int, [String: Double]) -> Void, onFinish: @escaping @Sendable (_ failed: Bool) -> Void
   ) {
     self.stateDirectory = stateDirectory
     self.logger = logger
@@ -367,6 +367,7 @@ final class JobController: @unchecked Sendable {
       } else {
         logger.info("job \(name): started fresh, \(run.policy.parameterCount) parameters, \(run.collector.numEnvs) environments")
       }
+      logger.info("job \(name): matmuls in \(config.actor.model.precision.summary(on: run.placement.actor.torchDevice))")
       for line in run.placementReport { logger.info("auto placement: \(line)") }
       for line in run.placement.summary { logger.info("placement: \(line)") }
       if config.serve.enabled && run.isLeader {
@@ -407,7 +408,7 @@ final class JobController: @unchecked Sendable {
       }
     }
     setPhase(outcome)
-    onFinish()
+    onFinish(outcome == .failed)
   }
 
   /// What the job does before its next iteration; with ranks, agreed by all of them.

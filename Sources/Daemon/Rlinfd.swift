@@ -5,6 +5,7 @@ import CSys
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 @main
 struct Rlinfd: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct Rlinfd: AsyncParsableCommand {
   var config: String?
   @Option(help: "A group whose members may also use the control socket.")
   var group: String?
-  @Flag(help: "Exit when the job finishes (for one-shot runs such as `make run`).")
+  @Flag(help: "Exit when the job finishes (for one-shot runs such as `make run`), with status 1 if it failed.")
   var exitWhenDone = false
 
   func run() async throws {
@@ -42,11 +43,15 @@ struct Rlinfd: AsyncParsableCommand {
     let notifier = SystemdNotifier()
     let (finished, finish) = AsyncStream<Void>.makeStream()
     let exitWhenDone = self.exitWhenDone
+    let jobFailed = FailureFlag()
     let serverBox = ServerBox()
     let job = JobController(
       stateDirectory: state, logger: logger, notifier: notifier,
       onMetrics: { step, metrics in serverBox.server?.broadcast(.success(0, JobController.metricsJSON(step: step, metrics: metrics))) },
-      onFinish: { if exitWhenDone { finish.yield() } })
+      onFinish: { failed in
+        jobFailed.value.withLock { $0 = failed }
+        if exitWhenDone { finish.yield() }
+      })
     let handler = RequestHandler(job: job, book: book)
     let server = try ControlServer(
       path: socketPath, allowedGroup: groupID, logger: logger,
@@ -67,10 +72,17 @@ struct Rlinfd: AsyncParsableCommand {
       services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
+    // A one-shot run's caller (make run, a script) must see a failed job as a failure.
+    if exitWhenDone && jobFailed.value.withLock({ $0 }) { throw ExitCode.failure }
   }
 }
 
 /// Lets the job's metrics callback reach the server created after it.
 final class ServerBox: @unchecked Sendable {
   var server: ControlServer?
+}
+
+/// Whether the job ended failed: set on the job's thread, read when the daemon exits.
+final class FailureFlag: Sendable {
+  let value = Mutex(false)
 }

@@ -259,6 +259,19 @@ import Glibc
     #expect(!wrong.ok && wrong.error! == "runner.max_epochs: expected an integer, found a scalar at line 1 (in the config sent)")
     #expect(try idle.terminate() == 0)
   }
+
+  /// A one-shot run (`--exit-when-done`, as `make run`) whose job fails after launch exits
+  /// non-zero, so the caller stops instead of going on as if it had trained.
+  @Test func aFailedJobEndsAOneShotRunNonZero() throws {
+    let dir = try temporaryDirectory("rlinfd-failed")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let missing = dir + "/no-such-checkpoint"
+    let job = DaemonProcess.tinyJob.replacingOccurrences(of: "model: {num_action_chunks: 2", with: "model: {model_path: \(missing), num_action_chunks: 2")
+    let daemon = try DaemonProcess(directory: dir, config: job, arguments: ["--exit-when-done"])
+    daemon.process.waitUntilExit()
+    #expect(daemon.process.terminationStatus == 1)
+    #expect(daemon.log.contains("job tiny failed") && daemon.log.contains(missing))
+  }
 }
 
 /// rlinfd serves the training policy over openpi's protocol while the job trains: the real
