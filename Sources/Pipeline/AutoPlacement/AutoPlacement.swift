@@ -85,7 +85,7 @@ public enum AutoPlacement {
       throw ConfigError("cluster.placement_mode", "auto found no valid placement for \(config.env.train.totalNumEnvs) environments on \(machine.cpus.count) core(s)")
     }
     let policy = try RLRun.makePolicy(config)
-    policy.computeInBFloat16 = config.actor.model.precision.usesBFloat16(on: try Placement(config: config).actor.torchDevice)
+    policy.computeInBFloat16 = config.actor.model.precision.usesBFloat16(on: try Device(parsing: config.cluster.placement(of: .actor).device))
     let sampling = PolicyTrainer.trainSampling(config)
     // The rollout's copy of the weights, made once per device and shared by the trials.
     var copies: [String: VLAPolicy] = [:]
