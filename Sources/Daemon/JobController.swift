@@ -54,7 +54,7 @@ final class JobController: @unchecked Sendable {
   private let notifier: SystemdNotifier
   private let stateDirectory: String
   private let onMetrics: @Sendable (Int, [String: Double]) -> Void
-  private let onFinish: @Sendable (_ failed: Bool) -> Void
+  private let onFinish: @Sendable () -> Void
   // Guarded by `condition`:
   private var phase = Phase.idle
   private var jobName: String?
@@ -84,7 +84,7 @@ final class JobController: @unchecked Sendable {
 
   init(
     stateDirectory: String, logger: Logger, notifier: SystemdNotifier,
-    onMetrics: @escaping @Sendable (Int, [String: Double]) -> Void, onFinish: @escaping @Sendable (_ failed: Bool) -> Void
+    onMetrics: @escaping @Sendable (Int, [String: Double]) -> Void, onFinish: @escaping @Sendable () -> Void
   ) {
     self.stateDirectory = stateDirectory
     self.logger = logger
@@ -235,6 +235,9 @@ final class JobController: @unchecked Sendable {
   }
 
   // MARK: views (control server thread)
+
+  /// Whether the last job ended with an error.
+  var hasFailed: Bool { condition.withLock { phase == .failed } }
 
   func status() -> JSONValue {
     condition.withLock {
@@ -408,7 +411,7 @@ final class JobController: @unchecked Sendable {
       }
     }
     setPhase(outcome)
-    onFinish(outcome == .failed)
+    onFinish()
   }
 
   /// What the job does before its next iteration; with ranks, agreed by all of them.

@@ -5,7 +5,6 @@ import CSys
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 @main
 struct Rlinfd: AsyncParsableCommand {
@@ -43,15 +42,11 @@ struct Rlinfd: AsyncParsableCommand {
     let notifier = SystemdNotifier()
     let (finished, finish) = AsyncStream<Void>.makeStream()
     let exitWhenDone = self.exitWhenDone
-    let jobFailed = FailureFlag()
     let serverBox = ServerBox()
     let job = JobController(
       stateDirectory: state, logger: logger, notifier: notifier,
       onMetrics: { step, metrics in serverBox.server?.broadcast(.success(0, JobController.metricsJSON(step: step, metrics: metrics))) },
-      onFinish: { failed in
-        jobFailed.value.withLock { $0 = failed }
-        if exitWhenDone { finish.yield() }
-      })
+      onFinish: { if exitWhenDone { finish.yield() } })
     let handler = RequestHandler(job: job, book: book)
     let server = try ControlServer(
       path: socketPath, allowedGroup: groupID, logger: logger,
@@ -73,16 +68,11 @@ struct Rlinfd: AsyncParsableCommand {
       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
     // A one-shot run's caller (make run, a script) must see a failed job as a failure.
-    if exitWhenDone && jobFailed.value.withLock({ $0 }) { throw ExitCode.failure }
+    if exitWhenDone && job.hasFailed { throw ExitCode.failure }
   }
 }
 
 /// Lets the job's metrics callback reach the server created after it.
 final class ServerBox: @unchecked Sendable {
   var server: ControlServer?
-}
-
-/// Whether the job ended failed: set on the job's thread, read when the daemon exits.
-final class FailureFlag: Sendable {
-  let value = Mutex(false)
 }
